@@ -1,0 +1,613 @@
+"""`conductor`: the command line agents call. Imports the core lazily and never textual."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core.models import PhaseView, SprintView
+    from .core.store import Sprint, Store
+
+GLYPH = {
+    "done": "✓",
+    "held": "●",
+    "suspect": "◐",
+    "stale": "✗",
+    "contested": "‼",
+    "malformed": "?",
+    "ready": "○",
+    "blocked": "·",
+}
+
+
+class Context:
+    """What every command needs: the parsed options, the store, the project and the output."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.json: bool = bool(getattr(args, "json", False))
+        from .core.paths import logical_cwd
+
+        project = getattr(args, "project", None)
+        if project:
+            if not os.path.isdir(project):
+                from .core.errors import BadInput
+
+                raise BadInput(f"--project {project!r} is not a directory")
+            self.project = os.path.abspath(project)
+        else:
+            self.project = logical_cwd()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store, found as PROTOCOL.md says."""
+        if self._store is None:
+            from .core.paths import find_store
+            from .core.store import Store
+
+            self._store = Store(find_store(getattr(self.args, "store", None), self.project))
+        return self._store
+
+    def sprint(self) -> Sprint:
+        """The sprint named by --sprint, else the project's active sprint."""
+        from .core.errors import BadInput
+
+        sprint_id = getattr(self.args, "sprint", None)
+        if sprint_id:
+            return self.store.open_sprint(sprint_id)
+        if not os.path.isdir(self.store.root):
+            raise BadInput(
+                f"no store at {self.store.root}; start a sprint with `conductor start` "
+                "or point --store / $NANOSTACK_STORE at one"
+            )
+        sprint = self.store.find_active(self.project)
+        if sprint is None:
+            raise BadInput(
+                f"no active sprint for {self.project} in {self.store.root}; "
+                "start one with `conductor start`"
+            )
+        return sprint
+
+    def agent(self) -> str:
+        """The calling agent's name (--agent, else detected), with a warning when unstable."""
+        from .core.paths import check_agent, detect_agent
+
+        explicit = getattr(self.args, "agent", None)
+        if explicit:
+            return check_agent(explicit)
+        ident = detect_agent()
+        if ident.unstable and not self.json:
+            print(
+                f"warning: agent name {ident.agent!r} comes from {ident.source}; another shell "
+                "of the same agent gets another name. Set NANOSTACK_AGENT or pass --agent.",
+                file=sys.stderr,
+            )
+        return check_agent(ident.agent)
+
+    def emit(self, word: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """Report success: `WORD: message` for people, one JSON object with --json."""
+        if self.json:
+            out = {"ok": True, "word": word, "message": message}
+            out.update(data or {})
+            print(json.dumps(out, ensure_ascii=False))
+        else:
+            from .text import safe
+
+            lines = [safe(line, 2000) for line in message.splitlines()] or [""]
+            print(f"{word}: {lines[0]}" if lines[0] else word)
+            for line in lines[1:]:
+                print(f"  {line}")
+
+
+def _fail(ctx_json: bool, exc: Any) -> int:
+    from .text import safe
+
+    if ctx_json:
+        print(
+            json.dumps(
+                {"ok": False, "word": exc.word, "error": exc.kind, "message": exc.message},
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(f"{exc.word}: {safe(exc.message, 2000)}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def cmd_start(ctx: Context) -> int:
+    """Start a sprint for the project."""
+    phases = None
+    spec = ctx.args.phases
+    if spec is not None:
+        phases = _load_phases(spec)
+    sprint = ctx.store.start(ctx.project, agent=ctx.agent(), phases=phases, force=ctx.args.force)
+    names = [p.name for p in sprint.record.phases]
+    ctx.emit(
+        "OK",
+        f"started {sprint.sprint_id} with {len(names)} phases: {' → '.join(names)}\n{sprint.path}",
+        {"sprint_id": sprint.sprint_id, "path": sprint.path, "phases": names},
+    )
+    return 0
+
+
+def _load_phases(spec: str) -> Any:
+    from .core.errors import BadInput
+    from .core.jsonio import MalformedJSON, loads_strict, read_bytes_nofollow
+
+    text = spec.strip()
+    try:
+        if text.startswith("["):
+            return loads_strict(text.encode())
+        return loads_strict(read_bytes_nofollow(spec))
+    except MalformedJSON as exc:
+        raise BadInput(f"--phases is not valid JSON: {exc}") from None
+    except FileNotFoundError:
+        raise BadInput(f"--phases: no such file {spec!r} (pass a JSON array or a file)") from None
+    except OSError as exc:
+        raise BadInput(f"--phases {spec!r} cannot be read: {exc.strerror}") from None
+
+
+def _holder(args: argparse.Namespace) -> tuple[int, int | None]:
+    from .core.liveness import holder_process
+
+    return holder_process(getattr(args, "pid", None))
+
+
+def cmd_claim(ctx: Context) -> int:
+    """Claim a phase."""
+    sprint = ctx.sprint()
+    agent = ctx.agent()
+    pid, start = _holder(ctx.args)
+    owner = sprint.claim(
+        ctx.args.phase, agent=agent, ttl=ctx.args.ttl, holder_pid=pid, holder_start=start
+    )
+    ctx.emit(
+        "OK",
+        f"claimed {owner.phase!r} as {agent} (token {owner.token}, epoch {owner.epoch}, "
+        f"lease {owner.ttl_s:g} s, holder pid {pid})",
+        {"token": owner.token, "epoch": owner.epoch, "owner": owner.model_dump()},
+    )
+    return 0
+
+
+def cmd_heartbeat(ctx: Context) -> int:
+    """Extend the lease of the caller's claim."""
+    sprint = ctx.sprint()
+    owner = sprint.heartbeat(
+        ctx.args.phase, agent=ctx.agent(), token=ctx.args.token, ttl=ctx.args.ttl
+    )
+    ctx.emit(
+        "OK",
+        f"lease of {owner.phase!r} extended to {owner.ttl_s:g} s from {owner.heartbeat_at}",
+        {"token": owner.token, "epoch": owner.epoch, "owner": owner.model_dump()},
+    )
+    return 0
+
+
+def cmd_complete(ctx: Context) -> int:
+    """Complete the caller's claim with an optional artifact."""
+    sprint = ctx.sprint()
+    record = sprint.complete(
+        ctx.args.phase,
+        agent=ctx.agent(),
+        token=ctx.args.token,
+        artifact=ctx.args.artifact,
+        force=ctx.args.force,
+    )
+    extra = f" with {record.artifact} (sha256 {record.sha256[:12]})" if record.sha256 else ""
+    ctx.emit(
+        "OK",
+        f"completed {ctx.args.phase!r}{extra}",
+        {"done": record.model_dump(exclude_none=True)},
+    )
+    return 0
+
+
+def cmd_abort(ctx: Context) -> int:
+    """Give up the caller's claim."""
+    sprint = ctx.sprint()
+    holder = sprint.abort(
+        ctx.args.phase, agent=ctx.agent(), token=ctx.args.token, force=ctx.args.force
+    )
+    ctx.emit("OK", f"{ctx.args.phase!r} released (was held by {holder!r})", {"was": holder})
+    return 0
+
+
+def cmd_reclaim(ctx: Context) -> int:
+    """Free a stale lock."""
+    sprint = ctx.sprint()
+    lock = sprint.reclaim(ctx.args.phase, agent=ctx.agent(), force=ctx.args.force)
+    ctx.emit(
+        "OK",
+        f"reclaimed {ctx.args.phase!r} from {lock.agent!r} ({lock.verdict}: "
+        f"{'; '.join(lock.evidence)})",
+        {"was": lock.model_dump()},
+    )
+    return 0
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _note(pv: PhaseView) -> str:
+    if pv.status == "blocked":
+        return "needs " + ", ".join(pv.blocked_by)
+    if pv.lock is not None and pv.status != "done":
+        return pv.lock.evidence[0] if pv.lock.evidence else ""
+    if pv.problems:
+        return pv.problems[0]
+    if pv.done is not None and pv.done.artifact:
+        return os.path.basename(pv.done.artifact)
+    return ""
+
+
+def phase_json(pv: PhaseView) -> dict[str, Any]:
+    """One phase in status --json: upstream's three keys first, then ours."""
+    at = ""
+    if pv.done is not None:
+        at = pv.done.completed_at
+    elif pv.lock is not None:
+        at = pv.lock.claimed_at
+    return {
+        "state": pv.state,
+        "agent": pv.agent,
+        "at": at,
+        "status": pv.status,
+        "depends_on": pv.depends_on,
+        "blocked_by": pv.blocked_by,
+        "lock": pv.lock.model_dump() if pv.lock else None,
+        "done": pv.done.model_dump(exclude_none=True) if pv.done else None,
+        "problems": pv.problems,
+    }
+
+
+def status_table(view: SprintView) -> str:
+    """The human status table."""
+    from .text import safe
+
+    done = view.count("done")
+    lines = [
+        f"sprint {view.sprint_id}  {safe(view.project)}  ({view.status})  "
+        f"{done}/{len(view.phases)} done",
+    ]
+    width = max([5, *(len(pv.name) for pv in view.phases)])
+    lines.append(f"  {'PHASE':<{width}}  {'STATE':<9}  {'AGENT':<20}  {'AGE':>5}  NOTE")
+    for pv in view.phases:
+        age = ""
+        if pv.status != "done" and pv.lock is not None:
+            age = _ago(pv.lock.age_s)
+        lines.append(
+            f"{GLYPH.get(pv.status, '?')} {pv.name:<{width}}  {pv.status:<9}  "
+            f"{safe(pv.agent, 20):<20}  {age:>5}  {safe(_note(pv), 80)}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_status(ctx: Context) -> int:
+    """Show every phase's state."""
+    view = ctx.sprint().view()
+    if ctx.json:
+        out = {
+            "ok": True,
+            "sprint_id": view.sprint_id,
+            "project": view.project,
+            "status": view.status,
+            "path": view.path,
+            "store": view.store,
+            "done": view.count("done"),
+            "total": len(view.phases),
+            "phases": {pv.name: phase_json(pv) for pv in view.phases},
+        }
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(status_table(view))
+    return 0
+
+
+def cmd_next(ctx: Context) -> int:
+    """What can be claimed now."""
+    view = ctx.sprint().view()
+    ready = [pv.name for pv in view.phases if pv.status == "ready"]
+    remaining = [pv.name for pv in view.phases if pv.status != "done"]
+    if ctx.json:
+        print(json.dumps({"ok": True, "ready": ready, "remaining": remaining}))
+    elif ready:
+        print("READY: " + " ".join(ready))
+    elif not remaining:
+        print("DONE: every phase is complete")
+    else:
+        waiting = ", ".join(f"{pv.name} ({pv.status})" for pv in view.phases if pv.status != "done")
+        print(f"WAIT: nothing is claimable now; in progress or blocked: {waiting}")
+    return 0
+
+
+def cmd_why(ctx: Context) -> int:
+    """Why a phase can or cannot be claimed now."""
+    status, reasons = ctx.sprint().why(ctx.args.phase)
+    if ctx.json:
+        print(
+            json.dumps({"ok": True, "phase": ctx.args.phase, "status": status, "reasons": reasons})
+        )
+    else:
+        from .text import safe
+
+        print(f"{status.upper()}: {ctx.args.phase}")
+        for reason in reasons:
+            print(f"  - {safe(reason, 500)}")
+    return 0
+
+
+def cmd_batch(ctx: Context) -> int:
+    """The batch plan: upstream's JSON lines, or one JSON object with --json."""
+    from .core.graph import batches_jsonl, plan_batches, resolve_concurrency
+
+    sprint = ctx.sprint()
+    view = sprint.view()
+    roots = list(ctx.args.skills or []) + list(ctx.store.config().skill_roots)
+    classes, sources, warnings = resolve_concurrency(
+        sprint.record.phases, store=ctx.store.root, skill_roots=roots
+    )
+    done = {pv.name for pv in view.phases if pv.status == "done"}
+    batches = plan_batches(sprint.record.phases, classes, done)
+    if ctx.json:
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "batches": [b.model_dump() for b in batches],
+                    "classes": classes,
+                    "sources": sources,
+                    "warnings": warnings,
+                }
+            )
+        )
+    else:
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        sys.stdout.write(batches_jsonl(batches))
+    return 0
+
+
+def cmd_log(ctx: Context) -> int:
+    """Recent audit events (this sprint's unless --all)."""
+    from .core import audit
+    from .text import safe
+
+    sprint_id = None if ctx.args.all else ctx.sprint().sprint_id
+    events: list[Any] = []
+    for item in audit.read(ctx.store.audit_path):
+        if isinstance(item, str):
+            events.append(item)
+        elif sprint_id is None or item.sprint in (sprint_id, None):
+            events.append(item)
+    events = events[-ctx.args.n :] if ctx.args.n > 0 else []
+    if ctx.json:
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "events": [
+                        e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in events
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    for e in events:
+        if isinstance(e, str):
+            print(f"! {safe(e)}")
+        else:
+            print(f"{e.at}  {e.event:<18} {safe(e.resource, 24):<10} {safe(e.detail, 120)}")
+    return 0
+
+
+def cmd_clean(ctx: Context) -> int:
+    """Delete archived sprints older than a week."""
+    removed = ctx.store.clean(None if ctx.args.all else ctx.project)
+    ctx.emit(
+        "OK",
+        f"removed {len(removed)} archived sprint(s) older than 7 days",
+        {"removed": removed},
+    )
+    return 0
+
+
+def cmd_doctor(ctx: Context) -> int:
+    """Find (and with --fix repair) crash leftovers and malformed records."""
+    from .text import safe
+
+    sprint = ctx.sprint()
+    found = sprint.doctor(fix=ctx.args.fix)
+    left = [f for f in found if not f.fixed]
+    if ctx.json:
+        print(
+            json.dumps(
+                {
+                    "ok": not left,
+                    "findings": [f.__dict__ for f in found],
+                },
+                ensure_ascii=False,
+            )
+        )
+    elif not found:
+        print(f"OK: sprint {sprint.sprint_id} is healthy")
+    else:
+        for f in found:
+            mark = "fixed" if f.fixed else ("would fix" if not ctx.args.fix else "left")
+            print(f"{mark:>9}  {f.phase:<12} {safe(f.problem)} -> {f.action}")
+        if left and not ctx.args.fix:
+            print("run `conductor doctor --fix` to repair what can be repaired", file=sys.stderr)
+    return 1 if left else 0
+
+
+def cmd_run(ctx: Context) -> int:
+    """Claim, run a command while keeping the lease alive, complete on 0 or abort otherwise."""
+    from .runner import run_phase
+
+    return run_phase(ctx)
+
+
+COMMANDS: dict[str, Callable[[Context], int]] = {
+    "start": cmd_start,
+    "claim": cmd_claim,
+    "heartbeat": cmd_heartbeat,
+    "complete": cmd_complete,
+    "abort": cmd_abort,
+    "reclaim": cmd_reclaim,
+    "unstuck": cmd_reclaim,
+    "status": cmd_status,
+    "next": cmd_next,
+    "why": cmd_why,
+    "batch": cmd_batch,
+    "log": cmd_log,
+    "clean": cmd_clean,
+    "doctor": cmd_doctor,
+    "run": cmd_run,
+}
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 7 * 86400:
+        raise argparse.ArgumentTypeError("must be between 0 and 604800 seconds")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with `ERROR: ...` (our usage convention) instead of its banner."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"ERROR: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `conductor` argument parser."""
+    common = argparse.ArgumentParser(add_help=False)
+    s = argparse.SUPPRESS
+    common.add_argument("--store", default=s, help="store directory (else $NANOSTACK_STORE, ...)")
+    common.add_argument("--project", default=s, help="project directory (default: current)")
+    common.add_argument("--sprint", default=s, help="sprint id (default: the project's active)")
+    common.add_argument("--json", action="store_true", default=s, help="one JSON object out")
+    common.add_argument("--agent", default=s, help="agent name (default: detected)")
+
+    parser = _Parser(
+        prog="conductor",
+        description="Coordinate AI coding agents on one repository through a sprint of phases.",
+        epilog="Exit codes: 0 done, 1 refused (held, blocked, done, fenced, not the owner, "
+        "not stale), 2 bad input or usage.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version="conductor-tui 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common], **kw)
+
+    p = add("start", "start a sprint (archives the project's active one)")
+    p.add_argument("--phases", help="phase graph: inline JSON array or a JSON file")
+    p.add_argument(
+        "--force", action="store_true", help="start even if the old sprint has live locks"
+    )
+
+    for name, text in (("claim", "claim a phase"), ("heartbeat", "extend your claim's lease")):
+        p = add(name, text)
+        p.add_argument("phase")
+        p.add_argument(
+            "--ttl",
+            type=_positive,
+            default=3600.0 if name == "claim" else None,
+            help="lease in seconds (default 3600)",
+        )
+        if name == "claim":
+            p.add_argument(
+                "--pid", type=int, help="holder process (default: nearest non-shell ancestor)"
+            )
+        else:
+            p.add_argument("--token", help="your claim's token")
+
+    p = add("complete", "complete your claim")
+    p.add_argument("phase")
+    p.add_argument("--artifact", help="JSON artifact (inside the project or the store)")
+    p.add_argument("--token", help="your claim's token")
+    p.add_argument("--force", action="store_true", help="complete someone else's claim")
+
+    p = add("abort", "give up your claim")
+    p.add_argument("phase")
+    p.add_argument("--token", help="your claim's token")
+    p.add_argument("--force", action="store_true", help="abort someone else's claim")
+
+    for name in ("reclaim", "unstuck"):
+        p = add(name, "free a stale lock" + (" (alias of reclaim)" if name == "unstuck" else ""))
+        p.add_argument("phase")
+        p.add_argument("--force", action="store_true", help="free a lock that is not stale")
+
+    add("status", "every phase's state")
+    add("next", "the phases claimable now")
+    p = add("why", "why a phase cannot be claimed now")
+    p.add_argument("phase")
+    p = add("batch", "the batch plan (parallel lanes)")
+    p.add_argument("--skills", action="append", help="a skill root to search for SKILL.md")
+    p = add("log", "recent audit events")
+    p.add_argument("-n", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--all", action="store_true", help="every sprint's events")
+    p = add("clean", "delete archived sprints older than 7 days")
+    p.add_argument("--all", action="store_true", help="every project's, not only this one's")
+    p = add("doctor", "find crash leftovers and malformed records")
+    p.add_argument("--fix", action="store_true", help="repair what is safe to repair")
+    p = add("run", "claim PHASE, run CMD with the lease kept alive, complete on exit 0")
+    p.add_argument("phase")
+    p.add_argument("--artifact", help="artifact to complete with when CMD succeeds")
+    p.add_argument("--ttl", type=_positive, default=300.0, help="lease in seconds (default 300)")
+    p.add_argument("--every", type=_positive, help="heartbeat period (default ttl/3)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `conductor`."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        args.command = "status"
+    as_json = bool(getattr(args, "json", False))
+    from .core.errors import ConductorError
+
+    try:
+        ctx = Context(args)
+        return COMMANDS[args.command](ctx)
+    except ConductorError as exc:
+        return _fail(as_json, exc)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        from .core.errors import BadInput
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(as_json, BadInput(f"{exc.strerror or exc}{where}"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

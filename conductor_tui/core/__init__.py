@@ -1,0 +1,1 @@
+"""The sprint store and everything about it. Imports neither textual nor watchdog."""

@@ -1,0 +1,66 @@
+"""The audit log: JSON Lines in <store>/audit.log, appended one whole line per write."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+from .jsonio import MalformedJSON, loads_strict
+from .models import AuditEvent
+
+# Upstream's event names where the transition exists upstream; ours otherwise.
+EVENTS = {
+    "start": "sprint_start",
+    "claim": "sprint_claim",
+    "complete": "sprint_complete",
+    "reclaim": "sprint_unstuck",
+    "heartbeat": "sprint_heartbeat",
+    "abort": "sprint_abort",
+    "fenced": "sprint_fenced",
+    "superseded": "sprint_superseded",
+    "archive": "sprint_archive",
+    "doctor": "sprint_doctor",
+}
+MAX_LINE = 64 * 1024
+
+
+def append(path: str, event: AuditEvent) -> None:
+    """Append one event as a single write on an O_APPEND descriptor (whole lines, never torn)."""
+    data = event.model_dump(exclude_none=True)
+    line = json.dumps(data, ensure_ascii=False, separators=(", ", ": ")) + "\n"
+    raw = line.encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        os.write(fd, raw)
+    finally:
+        os.close(fd)
+
+
+def read(
+    path: str, *, tail: int | None = None, max_bytes: int = 4 << 20
+) -> Iterator[AuditEvent | str]:
+    """Yield events in order; an unreadable line is yielded as a string describing it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        yield f"audit.log cannot be read: {exc.strerror}"
+        return
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > max_bytes:
+            fh.seek(size - max_bytes)
+            fh.readline()  # drop the partial first line
+        lines = fh.read().splitlines()
+    if tail is not None:
+        lines = lines[-tail:] if tail > 0 else []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            yield AuditEvent.model_validate(loads_strict(raw, limit=MAX_LINE))
+        except (MalformedJSON, ValueError) as exc:
+            first = str(exc).splitlines()[0][:80]
+            yield f"line {number}: malformed ({first})"

@@ -1,0 +1,161 @@
+"""Strict, size-capped JSON reading and atomic, durable writing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+from typing import Any
+
+MAX_RECORD_BYTES = 1 << 20  # 1 MiB: no record of the protocol comes near this
+MAX_DEPTH = 64
+
+
+class MalformedJSON(ValueError):
+    """A file that is not a well-formed, strict JSON document of the expected size and shape."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise MalformedJSON(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise MalformedJSON(f"non-standard number {name}")
+
+
+def _depth(text: str) -> int:
+    """Deepest bracket nesting, ignoring strings; cheap guard before json recursion."""
+    depth = best = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth -= 1
+    return best
+
+
+def loads_strict(data: bytes, *, limit: int = MAX_RECORD_BYTES) -> Any:
+    """Parse bytes as strict JSON: UTF-8, size-capped, no duplicate keys, no NaN, bounded depth."""
+    if len(data) > limit:
+        raise MalformedJSON(f"too large ({len(data)} bytes, limit {limit})")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedJSON(f"not UTF-8 text (byte {exc.start})") from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
+        raise MalformedJSON(f"nested deeper than {MAX_DEPTH}")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except MalformedJSON:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise MalformedJSON(str(exc) or "invalid JSON") from None
+
+
+def read_bytes_nofollow(path: str, *, limit: int = MAX_RECORD_BYTES) -> bytes:
+    """Read a regular file without following a symlink at its last component; size-capped."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP: the path is a symlink
+            raise MalformedJSON("is a symlink; refusing to follow it") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise MalformedJSON("is not a regular file")
+        if st.st_size > limit:
+            raise MalformedJSON(f"too large ({st.st_size} bytes, limit {limit})")
+        chunks = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise MalformedJSON(f"too large (over {limit} bytes)")
+        return data
+    finally:
+        os.close(fd)
+
+
+def read_json(path: str, *, limit: int = MAX_RECORD_BYTES) -> Any:
+    """Read a strict JSON file (no symlink follow). Raises FileNotFoundError or MalformedJSON."""
+    return loads_strict(read_bytes_nofollow(path, limit=limit), limit=limit)
+
+
+def fsync_dir(path: str) -> None:
+    """Make a directory's entries durable (a rename or create inside it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialise compactly and deterministically enough for humans to read."""
+    return (
+        json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
+    ).encode()
+
+
+def write_file_durable(path: str, data: bytes) -> None:
+    """Create a new file with data and fsync it; fails if the path exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def tmp_name(final: str) -> str:
+    """A unique temporary name beside final (same directory, so rename is atomic)."""
+    head, tail = os.path.split(final)
+    return os.path.join(head, f".{tail}.tmp-{secrets.token_hex(6)}")
+
+
+def atomic_write(
+    path: str, data: bytes, *, tmp_dir: str | None = None, durable: bool = True
+) -> None:
+    """Write path atomically: temp file, fsync, rename, fsync the directory.
+
+    tmp_dir lets a caller stage the temp file somewhere whose disappearance must fence the write
+    (a claim's token directory): if tmp_dir was renamed away, the rename fails with ENOENT.
+    """
+    tmp = tmp_name(path) if tmp_dir is None else os.path.join(tmp_dir, f".w-{secrets.token_hex(6)}")
+    write_file_durable(tmp, data)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if durable:
+        fsync_dir(os.path.dirname(path) or ".")

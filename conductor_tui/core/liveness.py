@@ -1,0 +1,203 @@
+"""Held, suspect or stale: the verdict on a lock, with the evidence behind it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from .models import LockMeta, OwnerRecord, Verdict
+
+UPSTREAM_STALE_S = 3600.0  # upstream's rule: a lock older than an hour whose pid is gone
+# Processes that merely run the command for someone else: the holder is above them.
+WRAPPERS = frozenset(
+    [
+        "sh",
+        "bash",
+        "dash",
+        "zsh",
+        "fish",
+        "ksh",
+        "mksh",
+        "tcsh",
+        "csh",
+        "ash",
+        "busybox",
+        "env",
+        "nohup",
+        "timeout",
+        "sudo",
+        "su",
+        "xargs",
+        "time",
+        "setsid",
+        "stdbuf",
+        "nice",
+        "ionice",
+        "script",
+        "uv",
+        "uvx",
+        "pipx",
+        "poetry",
+    ]
+)
+
+
+def iso(ts: float) -> str:
+    """UTC timestamp in upstream's format, 2026-11-21T10:02:11Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def parse_iso(text: str | None) -> float | None:
+    """Epoch seconds of an ISO-8601 UTC timestamp, or None when it cannot be read."""
+    if not text or not isinstance(text, str) or len(text) > 40:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        return None
+    return stamp.timestamp()
+
+
+def hostname() -> str:
+    """This machine's name as recorded in our lock records."""
+    return socket.gethostname()
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    """What /proc says of one process."""
+
+    pid: int
+    ppid: int
+    start: int  # clock ticks after boot: with the pid, identifies the process
+    state: str
+    comm: str
+
+
+def proc_info(pid: int) -> ProcInfo | None:
+    """Read /proc/<pid>/stat, or None when there is no such process."""
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: it ends at the last ')'
+    left, right = raw.find("("), raw.rfind(")")
+    if left < 0 or right < left:
+        return None
+    fields = raw[right + 2 :].split()
+    try:
+        return ProcInfo(pid, int(fields[1]), int(fields[19]), fields[0], raw[left + 1 : right])
+    except (IndexError, ValueError):
+        return None
+
+
+def holder_process(explicit: int | None = None) -> tuple[int, int | None]:
+    """The long-lived process a claim belongs to: --pid, else the nearest non-wrapper ancestor."""
+    if explicit is not None:
+        info = proc_info(explicit)
+        return explicit, info.start if info else None
+    pid = os.getppid()
+    for _ in range(32):
+        info = proc_info(pid)
+        if info is None:
+            break
+        if info.comm not in WRAPPERS or info.ppid <= 1:
+            return info.pid, info.start
+        pid = info.ppid
+    info = proc_info(os.getppid())
+    return os.getppid(), info.start if info else None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A verdict and the facts that support it."""
+
+    verdict: Verdict
+    evidence: list[str]
+    holder_alive: bool | None
+    lease_expires_in: float | None
+    age_s: float | None
+
+
+def _ago(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _alive(
+    pid: int | None, start: int | None, probe: Callable[[int], ProcInfo | None]
+) -> tuple[bool | None, str]:
+    """Whether the recorded holder is still the same live process on this host."""
+    if pid is None:
+        return None, "no holder pid recorded"
+    info = probe(pid)
+    if info is None:
+        return False, f"holder pid {pid} is gone"
+    if info.state == "Z":
+        return False, f"holder pid {pid} is a zombie"
+    if start is not None and info.start != start:
+        return False, f"pid {pid} now belongs to another process (start time differs)"
+    return True, f"holder pid {pid} is alive"
+
+
+def judge_fenced(
+    owner: OwnerRecord,
+    *,
+    now: float,
+    here: str,
+    probe: Callable[[int], ProcInfo | None] = proc_info,
+) -> Judgement:
+    """Verdict on one of our claims: lease first, then the holder process when it is local."""
+    beat = parse_iso(owner.heartbeat_at)
+    claimed = parse_iso(owner.claimed_at)
+    age = None if claimed is None else now - claimed
+    if beat is None:
+        return Judgement("malformed", ["heartbeat_at is unreadable"], None, None, age)
+    left = beat + owner.ttl_s - now
+    lease = f"lease runs {_ago(left)} more" if left > 0 else f"lease ran out {_ago(left)} ago"
+    if owner.host != here:
+        evidence = [lease, f"holder is on host {owner.host!r}: its process cannot be checked here"]
+        return Judgement("held" if left > 0 else "stale", evidence, None, left, age)
+    alive, why = _alive(owner.holder_pid, owner.holder_start, probe)
+    if alive is False:
+        return Judgement("stale", [why, lease], False, left, age)
+    if left > 0:
+        return Judgement("held", [lease, why], alive, left, age)
+    if alive:
+        return Judgement("suspect", [lease, why + ": it may be hung or busy"], True, left, age)
+    return Judgement("stale", [lease, why], None, left, age)
+
+
+def judge_upstream(
+    meta: LockMeta,
+    *,
+    mtime: float | None,
+    now: float,
+    probe: Callable[[int], ProcInfo | None] = proc_info,
+) -> Judgement:
+    """Verdict on a lock written by upstream sprint.sh: stale after an hour with its pid gone."""
+    claimed = parse_iso(meta.claimed_at)
+    since = mtime if mtime is not None else claimed
+    age = None if since is None else now - since
+    alive, why = _alive(meta.pid, None, probe)
+    evidence = ["upstream lock (no token): judged by upstream's rule, 1 h and pid gone"]
+    if age is None:
+        evidence.append("its age cannot be read")
+        return Judgement("held", evidence, alive, None, None)
+    evidence.append(f"written {_ago(age)} ago; {why}")
+    if age > UPSTREAM_STALE_S and alive is not True:
+        return Judgement("stale", evidence, alive, UPSTREAM_STALE_S - age, age)
+    return Judgement("held", evidence, alive, UPSTREAM_STALE_S - age, age)

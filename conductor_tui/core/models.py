@@ -1,0 +1,203 @@
+"""Pydantic models of the store's files (tolerant on read) and of the views derived from them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Concurrency = Literal["read", "write", "exclusive"]
+# The refined state of a phase, as every face shows it.
+PhaseStatus = Literal[
+    "done", "held", "suspect", "stale", "contested", "malformed", "ready", "blocked"
+]
+# The state in upstream's vocabulary (sprint.sh status).
+UpstreamState = Literal["pending", "running", "done"]
+Verdict = Literal["held", "suspect", "stale", "contested", "malformed"]
+EndHow = Literal["done", "aborted", "reclaimed", "superseded"]
+
+
+class _Record(BaseModel):
+    """A record read from disk: unknown keys are kept (and written back), types are checked."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+class PhaseDef(_Record):
+    """One phase of the sprint graph as sprint.json holds it."""
+
+    name: str
+    depends_on: list[str] = Field(default_factory=list)
+    concurrency: Concurrency | None = None
+
+
+class SprintRecord(_Record):
+    """sprint.json: the sprint's identity, status and phase graph."""
+
+    sprint_id: str
+    project: str
+    started_by: str = ""
+    started_at: str = ""
+    status: str = "active"
+    phases: list[PhaseDef]
+
+
+class LockMeta(_Record):
+    """lock/meta.json: upstream's lock record, with our fencing and lease fields as extras."""
+
+    agent: str = ""
+    claimed_at: str = ""
+    pid: int | None = None
+    token: str | None = None
+    epoch: int | None = None
+    host: str | None = None
+    holder_pid: int | None = None
+    holder_start: int | None = None
+    heartbeat_at: str | None = None
+    ttl_s: float | None = None
+
+
+class OwnerRecord(_Record):
+    """lock/<token>/owner.json: the authoritative record of one claim."""
+
+    agent: str
+    token: str
+    epoch: int
+    claimed_at: str
+    heartbeat_at: str
+    ttl_s: float
+    host: str
+    holder_pid: int | None = None
+    holder_start: int | None = None
+    sprint_id: str = ""
+    phase: str = ""
+
+
+class DoneRecord(_Record):
+    """<phase>/done: the phase is complete (upstream fields plus token, epoch and SHA-256)."""
+
+    agent: str = ""
+    completed_at: str = ""
+    artifact: str = ""
+    token: str | None = None
+    epoch: int | None = None
+    sha256: str | None = None
+
+
+class EndRecord(_Record):
+    """history/<token>/end.json: how and by whom a claim ended."""
+
+    how: EndHow
+    by: str
+    at: str
+    reason: str = ""
+
+
+class AuditEvent(_Record):
+    """One line of audit.log (upstream fields first; ours are extras upstream readers ignore)."""
+
+    at: str
+    event: str
+    resource: str = ""
+    detail: str = ""
+    sprint: str | None = None
+    agent: str | None = None
+    token: str | None = None
+    epoch: int | None = None
+
+
+class StoreConfig(_Record):
+    """<store>/config.json: optional graph and skill roots."""
+
+    phase_graph: list[Any] | None = None
+    skill_roots: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- views (derived, never stored)
+
+
+class LockView(BaseModel):
+    """What a reader knows about the lock of one phase, with the evidence for its verdict."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    form: Literal["fenced", "upstream", "upstream-file", "unknown"]
+    verdict: Verdict
+    evidence: list[str] = Field(default_factory=list)
+    agent: str = ""
+    token: str | None = None
+    epoch: int | None = None
+    claimed_at: str = ""
+    heartbeat_at: str | None = None
+    ttl_s: float | None = None
+    lease_expires_in: float | None = None
+    age_s: float | None = None
+    host: str | None = None
+    holder_pid: int | None = None
+    holder_alive: bool | None = None
+    double_grant: bool = False
+    malformed: str | None = None
+
+
+class PhaseView(BaseModel):
+    """One phase as every face shows it: its state, why, and the records behind it."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+    depends_on: list[str]
+    dependents: list[str] = Field(default_factory=list)
+    concurrency: Concurrency = "write"
+    status: PhaseStatus
+    state: UpstreamState
+    blocked_by: list[str] = Field(default_factory=list)
+    lock: LockView | None = None
+    done: DoneRecord | None = None
+    problems: list[str] = Field(default_factory=list)
+
+    @property
+    def agent(self) -> str:
+        """Who holds or completed the phase, or ''."""
+        if self.done is not None:
+            return self.done.agent
+        if self.lock is not None:
+            return self.lock.agent
+        return ""
+
+
+class BatchView(BaseModel):
+    """One lane of the batch plan: phases that may run together."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    batch: int
+    type: Concurrency
+    phases: list[str]
+
+
+class SprintView(BaseModel):
+    """A consistent reading of one sprint at one instant."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    sprint_id: str
+    project: str
+    path: str
+    store: str
+    status: str
+    started_by: str = ""
+    started_at: str = ""
+    now: float
+    phases: list[PhaseView]
+    warnings: list[str] = Field(default_factory=list)
+
+    def phase(self, name: str) -> PhaseView | None:
+        """The view of one phase by name, or None."""
+        for view in self.phases:
+            if view.name == name:
+                return view
+        return None
+
+    def count(self, *statuses: str) -> int:
+        """How many phases are in any of the given statuses."""
+        return sum(1 for view in self.phases if view.status in statuses)

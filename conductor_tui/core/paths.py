@@ -1,0 +1,155 @@
+"""Store discovery, sprint discovery, agent identity and name validation."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import BadInput
+
+PHASE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+MAX_PHASE = 64
+AGENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+=-]*$")
+MAX_AGENT = 128
+TOKEN_RE = re.compile(r"^[0-9]{1,12}-[0-9a-f]{16}$")
+SPRINT_RE = re.compile(r"^[0-9a-f]{12}-[0-9]{8}-[0-9]{6}$")
+
+
+def show(value: object, limit: int = 60) -> str:
+    """A short, escaped rendering of an untrusted value for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def check_phase(name: object) -> str:
+    """Return name if it is a valid phase name; raise BadInput otherwise (before any path)."""
+    if not isinstance(name, str) or len(name) > MAX_PHASE or not PHASE_RE.match(name):
+        raise BadInput(
+            f"invalid phase name {show(name)}: must match ^[a-z][a-z0-9-]*$ "
+            f"and be at most {MAX_PHASE} characters"
+        )
+    return name
+
+
+def check_agent(name: object) -> str:
+    """Return name if it is a valid agent name; raise BadInput otherwise."""
+    if not isinstance(name, str) or len(name) > MAX_AGENT or not AGENT_RE.match(name):
+        raise BadInput(
+            f"invalid agent name {show(name)}: letters, digits and . _ @ : + = - only, "
+            f"at most {MAX_AGENT} characters"
+        )
+    return name
+
+
+def check_token(token: object) -> str:
+    """Return token if it has the shape of one of our fencing tokens; raise BadInput otherwise."""
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        raise BadInput(f"invalid token {show(token)}: expected <epoch>-<16 hex digits>")
+    return token
+
+
+def check_sprint_id(sprint_id: object) -> str:
+    """Return sprint_id if it has upstream's shape <12 hex>-<YYYYmmdd>-<HHMMSS>."""
+    if not isinstance(sprint_id, str) or not SPRINT_RE.match(sprint_id):
+        raise BadInput(f"invalid sprint id {show(sprint_id)}")
+    return sprint_id
+
+
+def project_hash(project: str) -> str:
+    """First 12 hex digits of SHA-256 of the project path, as upstream computes it."""
+    return hashlib.sha256(project.encode()).hexdigest()[:12]
+
+
+def logical_cwd(env: Mapping[str, str] | None = None) -> str:
+    """The working directory as a shell's `pwd` prints it ($PWD when it is the same place)."""
+    env = os.environ if env is None else env
+    physical = os.getcwd()
+    pwd = env.get("PWD", "")
+    if pwd and os.path.isabs(pwd):
+        try:
+            if os.path.samefile(pwd, physical):
+                return os.path.normpath(pwd)
+        except OSError:
+            pass
+    return physical
+
+
+def _git_top(start: str) -> str | None:
+    """Nearest ancestor of start holding .git (a directory or a worktree file)."""
+    path = start
+    while True:
+        if os.path.exists(os.path.join(path, ".git")):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def find_store(explicit: str | None, project: str, env: Mapping[str, str] | None = None) -> str:
+    """The store directory: --store, $NANOSTACK_STORE, <git top>/.nanostack, ~/.nanostack."""
+    env = os.environ if env is None else env
+    if explicit:
+        return os.path.abspath(explicit)
+    if env.get("NANOSTACK_STORE"):
+        return os.path.abspath(env["NANOSTACK_STORE"])
+    top = _git_top(project)
+    if top is not None:
+        return os.path.join(top, ".nanostack")
+    home = env.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".nanostack")
+
+
+def project_candidates(project: str) -> list[str]:
+    """The paths a sprint of this directory may have been started from, nearest first.
+
+    Both the logical path and the resolved one, and each of their ancestors, so that a sprint
+    is found from a subdirectory or through a symlink.
+    """
+    seen: dict[str, None] = {}
+    for base in (os.path.abspath(project), os.path.realpath(project)):
+        path = base
+        while True:
+            seen.setdefault(path, None)
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+    # nearest first: longer paths are deeper
+    return sorted(seen, key=lambda p: -len(p))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the caller is, and whether that name is only as stable as a parent pid."""
+
+    agent: str
+    source: str
+    unstable: bool = False
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:64] or "unknown"
+
+
+def detect_agent(env: Mapping[str, str] | None = None, ppid: int | None = None) -> Identity:
+    """The calling agent's name, in PROTOCOL.md's order."""
+    env = os.environ if env is None else env
+    ppid = os.getppid() if ppid is None else ppid
+    if env.get("NANOSTACK_AGENT"):
+        return Identity(env["NANOSTACK_AGENT"], "$NANOSTACK_AGENT")
+    if env.get("CLAUDE_SESSION_ID"):
+        return Identity(f"claude-{_clean(env['CLAUDE_SESSION_ID'][:8])}", "$CLAUDE_SESSION_ID")
+    if env.get("CLAUDE_CODE"):
+        return Identity(f"claude-{ppid}", "$CLAUDE_CODE and the parent pid", unstable=True)
+    if env.get("CODEX_SESSION_ID"):
+        return Identity(f"codex-{_clean(env['CODEX_SESSION_ID'][:8])}", "$CODEX_SESSION_ID")
+    if env.get("OPENCODE_SESSION_ID"):
+        return Identity(
+            f"opencode-{_clean(env['OPENCODE_SESSION_ID'][:8])}", "$OPENCODE_SESSION_ID"
+        )
+    user = env.get("USER") or env.get("LOGNAME") or "user"
+    return Identity(f"agent-{_clean(user)}-{ppid}", "the user and the parent pid", unstable=True)

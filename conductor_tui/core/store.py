@@ -1,0 +1,1333 @@
+"""The sprint store: start, claim, heartbeat, complete, abort, reclaim, status, doctor.
+
+Every mutation follows PROTOCOL.md. The two linearisation points are:
+- publishing a claim: one rename(2) of a fully written private directory onto <phase>/lock,
+  which fails while lock exists and is not empty;
+- ending a claim: one rename(2) of lock/<token> to history/<token>@<how>-<nonce>; only one
+  caller can win it, every other caller is told "fenced". The destination name records how the
+  claim ended, so whoever finds a release half-done can finish it (and publish a staged done).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import audit
+from .errors import AlreadyDone, BadInput, Blocked, Fenced, Held, NotOwner, NotStale, Refused
+from .jsonio import (
+    MalformedJSON,
+    atomic_write,
+    dumps,
+    fsync_dir,
+    loads_strict,
+    read_bytes_nofollow,
+    read_json,
+    write_file_durable,
+)
+from .liveness import (
+    Judgement,
+    ProcInfo,
+    hostname,
+    iso,
+    judge_fenced,
+    judge_upstream,
+    proc_info,
+)
+from .models import (
+    AuditEvent,
+    DoneRecord,
+    EndRecord,
+    LockMeta,
+    LockView,
+    OwnerRecord,
+    PhaseDef,
+    PhaseView,
+    SprintRecord,
+    SprintView,
+    StoreConfig,
+)
+from .paths import (
+    SPRINT_RE,
+    TOKEN_RE,
+    check_agent,
+    check_phase,
+    check_token,
+    project_candidates,
+    project_hash,
+    show,
+)
+
+DEFAULT_TTL = 3600.0
+MAX_ARTIFACT = 8 << 20
+CLAIM_ATTEMPTS = 8
+DEFAULT_GRAPH: list[dict[str, Any]] = [
+    {"name": "think", "depends_on": []},
+    {"name": "plan", "depends_on": ["think"]},
+    {"name": "build", "depends_on": ["plan"]},
+    {"name": "review", "depends_on": ["build"]},
+    {"name": "security", "depends_on": ["build"]},
+    {"name": "qa", "depends_on": ["build"]},
+    {"name": "ship", "depends_on": ["review", "security", "qa"]},
+]
+LIVE = ("held", "suspect", "contested")
+
+
+def _crash_hook() -> Callable[[str], None]:
+    """Crash-point injection for the test suite: CONDUCTOR_CRASH_AT=<point> ends the process."""
+    target = os.environ.get("CONDUCTOR_CRASH_AT")
+    if not target:
+        return lambda point: None
+
+    def hook(point: str) -> None:
+        if point == target:
+            os._exit(86)
+
+    return hook
+
+
+def _history_name(token: str, how: str, nonce: str) -> str:
+    return f"{token}@{how}-{nonce}"
+
+
+def _parse_history(name: str) -> tuple[str, str, str] | None:
+    """(token, how, nonce) of a history entry name, or None."""
+    token, sep, rest = name.partition("@")
+    if not sep or not TOKEN_RE.match(token):
+        return None
+    how, _, nonce = rest.partition("-")
+    return token, how, nonce
+
+
+def _epoch_of(token: str) -> int:
+    return int(token.split("-", 1)[0])
+
+
+@dataclass
+class LockState:
+    """A raw reading of <phase>/lock, before it is turned into a view."""
+
+    exists: bool = False
+    form: str = "none"  # none | fenced | upstream | upstream-file | ending | empty | malformed
+    token: str | None = None
+    owner: OwnerRecord | None = None
+    meta: LockMeta | None = None
+    meta_mtime: float | None = None
+    tokens: list[str] = field(default_factory=list)
+    double_grant: bool = False
+    problem: str | None = None
+
+
+@dataclass
+class Finding:
+    """One thing `doctor` found, and what it did about it."""
+
+    phase: str
+    problem: str
+    action: str
+    fixed: bool = False
+
+
+class Sprint:
+    """One sprint directory and every operation on its phases."""
+
+    def __init__(self, store: Store, path: str, record: SprintRecord) -> None:
+        self.store = store
+        self.path = path
+        self.record = record
+        self.defs: dict[str, PhaseDef] = {p.name: p for p in record.phases}
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def sprint_id(self) -> str:
+        """The sprint's id (its directory name)."""
+        return os.path.basename(self.path)
+
+    def phase_dir(self, phase: str) -> str:
+        """The directory of a validated phase of this sprint."""
+        check_phase(phase)
+        if phase not in self.defs:
+            names = ", ".join(self.defs)
+            raise BadInput(f"unknown phase {show(phase)} (this sprint has: {names})")
+        return os.path.join(self.path, phase)
+
+    def _read_done(self, pdir: str) -> tuple[DoneRecord | None, str | None, bool]:
+        """(record, problem, exists) of <phase>/done."""
+        try:
+            raw = read_json(os.path.join(pdir, "done"))
+            return DoneRecord.model_validate(raw), None, True
+        except FileNotFoundError:
+            return None, None, False
+        except IsADirectoryError:
+            return None, "done is a directory, not a record", True
+        except (MalformedJSON, ValueError) as exc:
+            return None, f"done record is malformed: {_first_line(exc)}", True
+        except OSError as exc:
+            return None, f"done record cannot be read: {exc.strerror}", True
+
+    def _read_lock(self, pdir: str) -> LockState:
+        lock = os.path.join(pdir, "lock")
+        try:
+            st = os.lstat(lock)
+        except FileNotFoundError:
+            return LockState()
+        state = LockState(exists=True)
+        if stat.S_ISLNK(st.st_mode):
+            state.form, state.problem = "malformed", "lock is a symlink"
+            return state
+        if stat.S_ISREG(st.st_mode):
+            state.form, state.meta_mtime = "upstream-file", st.st_mtime
+            try:
+                state.meta = LockMeta.model_validate(read_json(lock))
+            except (MalformedJSON, ValueError, OSError) as exc:
+                state.form, state.problem = (
+                    "malformed",
+                    f"lock file is malformed: {_first_line(exc)}",
+                )
+            return state
+        if not stat.S_ISDIR(st.st_mode):
+            state.form, state.problem = "malformed", "lock is neither a file nor a directory"
+            return state
+        try:
+            entries = os.listdir(lock)
+        except FileNotFoundError:
+            return LockState()
+        except OSError as exc:
+            state.form, state.problem = "malformed", f"lock cannot be listed: {exc.strerror}"
+            return state
+        state.tokens = sorted(e for e in entries if TOKEN_RE.match(e))
+        state.double_grant = "lock.d" in entries
+        meta_path = os.path.join(lock, "meta.json")
+        meta_problem = None
+        if "meta.json" in entries:
+            try:
+                state.meta_mtime = os.lstat(meta_path).st_mtime
+                state.meta = LockMeta.model_validate(read_json(meta_path))
+            except FileNotFoundError:
+                pass
+            except (MalformedJSON, ValueError, OSError) as exc:
+                meta_problem = f"lock/meta.json is malformed: {_first_line(exc)}"
+        if len(state.tokens) > 1:
+            state.form, state.problem = "malformed", f"{len(state.tokens)} tokens under one lock"
+            return state
+        if state.tokens:
+            state.form, state.token = "fenced", state.tokens[0]
+            try:
+                owner = read_json(os.path.join(lock, state.token, "owner.json"))
+                state.owner = OwnerRecord.model_validate(owner)
+            except FileNotFoundError:
+                state.problem = "the claim's owner record is missing"
+            except (MalformedJSON, ValueError, OSError) as exc:
+                state.problem = f"owner record is malformed: {_first_line(exc)}"
+            if state.owner is None and state.meta is not None and state.meta.token == state.token:
+                # the mirror carries every field of the owner record: use it, and say so
+                with contextlib.suppress(ValueError):
+                    state.owner = OwnerRecord.model_validate(
+                        {**state.meta.model_dump(exclude_none=True), "token": state.token}
+                    )
+            if state.owner is None:
+                state.form = "malformed"
+            return state
+        if meta_problem:
+            state.form, state.problem = "malformed", meta_problem
+        elif state.meta is None:
+            state.form = "empty" if not entries else "malformed"
+            if entries and not state.double_grant:
+                state.problem = "lock holds no record"
+        elif state.meta.token:
+            state.form, state.token = "ending", state.meta.token
+        else:
+            state.form = "upstream"
+        return state
+
+    def _lock_view(self, ls: LockState, now: float) -> LockView | None:
+        if not ls.exists:
+            return None
+        store = self.store
+        if ls.form == "fenced" and ls.owner is not None:
+            o = ls.owner
+            j = judge_fenced(o, now=now, here=store.host, probe=store.probe)
+            view = _view_from(j, "fenced", o.agent, ls.double_grant)
+            view.token, view.epoch, view.claimed_at = o.token, o.epoch, o.claimed_at
+            view.heartbeat_at, view.ttl_s, view.host = o.heartbeat_at, o.ttl_s, o.host
+            view.holder_pid = o.holder_pid
+            if ls.problem:
+                view.evidence.append(ls.problem + " (read from the meta.json mirror)")
+            return view
+        if ls.form in ("upstream", "upstream-file") and ls.meta is not None:
+            m = ls.meta
+            j = judge_upstream(m, mtime=ls.meta_mtime, now=now, probe=store.probe)
+            view = _view_from(j, ls.form, m.agent, ls.double_grant)  # type: ignore[arg-type]
+            view.claimed_at, view.holder_pid = m.claimed_at, m.pid
+            return view
+        if ls.form == "ending":
+            meta = ls.meta or LockMeta()
+            return LockView(
+                form="fenced",
+                verdict="stale",
+                agent=meta.agent,
+                token=ls.token,
+                epoch=meta.epoch,
+                claimed_at=meta.claimed_at,
+                evidence=[
+                    "the claim ended but its lock was not cleared (a release was interrupted)",
+                    "a claim, reclaim or `conductor doctor --fix` finishes the release",
+                ],
+                double_grant=ls.double_grant,
+            )
+        if ls.form == "empty":
+            return LockView(
+                form="unknown",
+                verdict="stale",
+                evidence=["empty lock directory left by a crash; the next claim replaces it"],
+            )
+        problem = ls.problem or "unreadable lock"
+        return LockView(
+            form="unknown",
+            verdict="contested" if ls.double_grant else "malformed",
+            evidence=[problem],
+            double_grant=ls.double_grant,
+            malformed=problem,
+            agent=(ls.meta.agent if ls.meta else ""),
+        )
+
+    def phase_view(
+        self, name: str, now: float | None = None, done_set: set[str] | None = None
+    ) -> PhaseView:
+        """The current view of one phase."""
+        now = self.store.clock() if now is None else now
+        pdef = self.defs[name]
+        pdir = os.path.join(self.path, name)
+        done, done_problem, done_exists = self._read_done(pdir)
+        ls = self._read_lock(pdir)
+        lock = self._lock_view(ls, now)
+        problems: list[str] = []
+        if not os.path.isdir(pdir):
+            problems.append("phase directory is missing")
+        if done_set is None:
+            done_set = {d for d in pdef.depends_on if self._is_done(d)}
+        blocked_by = [d for d in pdef.depends_on if d not in done_set]
+        state = "done" if done_exists else ("running" if ls.exists else "pending")
+        if done is not None:
+            status = "done"
+            if ls.exists and ls.form != "ending":
+                problems.append("a lock remains beside the done record")
+        elif done_problem:
+            status = "malformed"
+            problems.append(done_problem)
+        elif lock is not None:
+            status = lock.verdict
+            if lock.double_grant:
+                status = "contested"
+                lock.verdict = "contested"
+                lock.evidence.insert(0, "a nested lock.d: upstream sprint.sh granted it twice")
+            if lock.malformed:
+                problems.append(lock.malformed)
+        else:
+            status = "blocked" if blocked_by else "ready"
+        return PhaseView(
+            name=name,
+            depends_on=list(pdef.depends_on),
+            status=status,  # type: ignore[arg-type]
+            state=state,  # type: ignore[arg-type]
+            blocked_by=blocked_by,
+            lock=lock,
+            done=done,
+            problems=problems,
+            concurrency=pdef.concurrency or "write",
+        )
+
+    def _is_done(self, phase: str) -> bool:
+        return os.path.isfile(os.path.join(self.path, phase, "done"))
+
+    def view(self) -> SprintView:
+        """A reading of every phase at one instant (the store's clock)."""
+        now = self.store.clock()
+        done_set = {name for name in self.defs if self._is_done(name)}
+        phases = [self.phase_view(name, now, done_set) for name in self.defs]
+        deps: dict[str, list[str]] = {name: [] for name in self.defs}
+        for p in self.record.phases:
+            for d in p.depends_on:
+                if d in deps:
+                    deps[d].append(p.name)
+        for pv in phases:
+            pv.dependents = deps[pv.name]
+        r = self.record
+        return SprintView(
+            sprint_id=r.sprint_id,
+            project=r.project,
+            path=self.path,
+            store=self.store.root,
+            status=r.status,
+            started_by=r.started_by,
+            started_at=r.started_at,
+            now=now,
+            phases=phases,
+        )
+
+    def why(self, phase: str) -> tuple[str, list[str]]:
+        """Why a phase can or cannot be claimed now: (status, reasons)."""
+        self.phase_dir(phase)
+        pv = self.phase_view(phase)
+        reasons: list[str] = []
+        if pv.status == "done" and pv.done is not None:
+            reasons.append(f"done by {pv.done.agent!r} at {pv.done.completed_at}")
+        elif pv.status == "malformed":
+            reasons.extend(pv.problems)
+        elif pv.lock is not None:
+            reasons.append(f"locked by {pv.lock.agent!r} ({pv.lock.verdict})")
+            reasons.extend(pv.lock.evidence)
+            if pv.lock.verdict == "stale":
+                reasons.append(f"reclaim it: conductor reclaim {phase}")
+        elif pv.blocked_by:
+            for dep in pv.blocked_by:
+                dv = self.phase_view(dep)
+                who = f" by {dv.agent!r}" if dv.agent else ""
+                reasons.append(f"requires {dep!r}, which is {dv.status}{who}")
+        else:
+            reasons.append("every dependency is done and nobody holds it: claim it")
+        if self.record.status == "archived":
+            reasons.insert(0, "the sprint is archived")
+        return pv.status, reasons
+
+    def next_ready(self) -> list[str]:
+        """Phases claimable now, in sprint order."""
+        return [pv.name for pv in self.view().phases if pv.status == "ready"]
+
+    def archive(self) -> None:
+        """Mark this sprint archived, keeping unknown keys of sprint.json."""
+        path = os.path.join(self.path, "sprint.json")
+        raw = read_json(path)
+        if isinstance(raw, dict):
+            raw["status"] = "archived"
+            atomic_write(path, dumps(raw))
+            self.record.status = "archived"
+            self.store.log("archive", "", self.record.started_by, sprint=self.sprint_id)
+
+    # ------------------------------------------------------------------ claiming
+
+    def _check_open(self) -> None:
+        if self.record.status == "archived":
+            raise Refused(f"sprint {self.sprint_id} is archived; start a new one")
+
+    def _next_epoch(self, pdir: str) -> int:
+        best = 0
+        with contextlib.suppress(OSError):
+            for name in os.listdir(os.path.join(pdir, "history")):
+                parsed = _parse_history(name)
+                if parsed:
+                    best = max(best, _epoch_of(parsed[0]))
+        with contextlib.suppress(OSError):
+            for name in os.listdir(os.path.join(pdir, "lock")):
+                if TOKEN_RE.match(name):
+                    best = max(best, _epoch_of(name))
+        return best + 1
+
+    def _history_max_epoch(self, pdir: str, exclude: str) -> int:
+        best = 0
+        with contextlib.suppress(OSError):
+            for name in os.listdir(os.path.join(pdir, "history")):
+                parsed = _parse_history(name)
+                if parsed and parsed[0] != exclude:
+                    best = max(best, _epoch_of(parsed[0]))
+        return best
+
+    def claim(
+        self,
+        phase: str,
+        *,
+        agent: str,
+        ttl: float = DEFAULT_TTL,
+        holder_pid: int | None = None,
+        holder_start: int | None = None,
+    ) -> OwnerRecord:
+        """Claim a phase for agent; returns the owner record with the fencing token."""
+        pdir = self.phase_dir(phase)
+        check_agent(agent)
+        if not (0 < ttl <= 7 * 86400):
+            raise BadInput(f"invalid --ttl {ttl}: between 0 and 604800 seconds")
+        self._check_open()
+        store = self.store
+        for _ in range(CLAIM_ATTEMPTS):
+            pv = self.phase_view(phase)
+            if pv.state == "done":
+                if pv.done is None:
+                    raise Refused(f"{phase!r} has a malformed done record: {pv.problems[0]}")
+                raise AlreadyDone(f"{phase!r} is already completed (by {pv.done.agent!r})")
+            if pv.blocked_by:
+                needs = ", ".join(repr(d) for d in pv.blocked_by)
+                raise Blocked(f"{phase!r} requires {needs} to complete first")
+            ls = self._read_lock(pdir)
+            if ls.exists:
+                if ls.form == "ending" and ls.token:
+                    self._finish_release(pdir, ls.token)
+                    continue
+                if ls.form != "empty":
+                    lv = pv.lock
+                    who = lv.agent if lv else ""
+                    verdict = lv.verdict if lv else "held"
+                    hint = "; reclaim it with `conductor reclaim`" if verdict == "stale" else ""
+                    raise Held(f"{phase!r} is locked by {who!r} ({verdict}){hint}")
+            epoch = self._next_epoch(pdir)
+            token = f"{epoch}-{secrets.token_hex(8)}"
+            now = store.clock()
+            pid, start = holder_pid, holder_start
+            owner = OwnerRecord(
+                agent=agent,
+                token=token,
+                epoch=epoch,
+                claimed_at=iso(now),
+                heartbeat_at=iso(now),
+                ttl_s=float(ttl),
+                host=store.host,
+                holder_pid=pid,
+                holder_start=start,
+                sprint_id=self.sprint_id,
+                phase=phase,
+            )
+            meta = _mirror(owner)
+            os.makedirs(os.path.join(pdir, "history"), exist_ok=True)
+            _ensure_sentinel(pdir)
+            private = os.path.join(pdir, f".claim-{token}")
+            os.mkdir(private)
+            os.mkdir(os.path.join(private, token))
+            write_file_durable(
+                os.path.join(private, token, "owner.json"), dumps(owner.model_dump())
+            )
+            write_file_durable(os.path.join(private, "meta.json"), dumps(meta))
+            fsync_dir(os.path.join(private, token))
+            fsync_dir(private)
+            store.crash("claim.staged")
+            try:
+                os.rename(private, os.path.join(pdir, "lock"))
+            except OSError as exc:
+                _discard_private(private, token)
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                    continue  # somebody else published first: re-read and report them
+                raise
+            fsync_dir(pdir)
+            store.crash("claim.published")
+            # Re-check after winning: done is terminal, and epochs only grow.
+            if os.path.lexists(os.path.join(pdir, "done")):
+                self._end(pdir, phase, token, how="superseded", by=agent, reason="already done")
+                raise AlreadyDone(f"{phase!r} was completed while we claimed it")
+            if self._history_max_epoch(pdir, token) >= epoch:
+                self._end(pdir, phase, token, how="superseded", by=agent, reason="epoch raced")
+                continue
+            _ensure_sentinel(pdir)  # a concurrent release may have removed it
+            store.log("claim", phase, agent, sprint=self.sprint_id, token=token, epoch=epoch)
+            return owner
+        raise Refused(f"{phase!r}: gave up after {CLAIM_ATTEMPTS} contended attempts")
+
+    def _authorize(
+        self, phase: str, pdir: str, agent: str, token: str | None, force: bool, verb: str
+    ) -> LockState:
+        """The lock the caller may end or extend, or the precise refusal."""
+        if token is not None:
+            check_token(token)
+        ls = self._read_lock(pdir)
+        if not ls.exists or ls.form == "empty":
+            if token is not None and self._token_ended(pdir, token):
+                raise Fenced(self._fenced_message(pdir, phase, token))
+            if self._is_done(phase) and verb != "heartbeat":
+                raise AlreadyDone(f"{phase!r} is already completed")
+            raise Refused(f"{phase!r} is not claimed")
+        if ls.form == "ending":
+            raise Fenced(self._fenced_message(pdir, phase, ls.token or ""))
+        if ls.form == "malformed" or (ls.form == "fenced" and ls.owner is None):
+            if not force:
+                raise Refused(
+                    f"{phase!r} has a malformed lock ({ls.problem}); see `conductor doctor`"
+                )
+            return ls
+        holder = ls.owner.agent if ls.owner else (ls.meta.agent if ls.meta else "")
+        if token is not None:
+            if token == ls.token:
+                return ls
+            if self._token_ended(pdir, token):
+                raise Fenced(self._fenced_message(pdir, phase, token))
+            if not force:
+                raise NotOwner(f"{phase!r} is held by {holder!r} under another token")
+            return ls
+        if holder == agent or force:
+            return ls
+        raise NotOwner(f"{phase!r} is claimed by {holder!r}, not {agent!r}")
+
+    def _token_ended(self, pdir: str, token: str) -> bool:
+        return self._history_entry(pdir, token) is not None
+
+    def _history_entry(self, pdir: str, token: str) -> str | None:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(os.path.join(pdir, "history")):
+                if name.startswith(token + "@"):
+                    return name
+        return None
+
+    def _fenced_message(self, pdir: str, phase: str, token: str) -> str:
+        entry = self._history_entry(pdir, token)
+        how = _parse_history(entry)[1] if entry else "ended"
+        end = None
+        if entry:
+            with contextlib.suppress(OSError, MalformedJSON, ValueError):
+                end = EndRecord.model_validate(
+                    read_json(os.path.join(pdir, "history", entry, "end.json"))
+                )
+        by = f" by {end.by!r} at {end.at}" if end else ""
+        return f"fenced: token {token} of {phase!r} was already {how}{by}"
+
+    def heartbeat(
+        self, phase: str, *, agent: str, token: str | None = None, ttl: float | None = None
+    ) -> OwnerRecord:
+        """Extend the lease of the caller's claim; fenced if the claim has ended."""
+        pdir = self.phase_dir(phase)
+        ls = self._authorize(phase, pdir, agent, token, False, "heartbeat")
+        if ls.form != "fenced" or ls.owner is None or ls.token is None:
+            raise Refused(f"{phase!r} is held by an upstream lock, which has no lease to extend")
+        if ttl is not None and not (0 < ttl <= 7 * 86400):
+            raise BadInput(f"invalid --ttl {ttl}: between 0 and 604800 seconds")
+        owner = ls.owner.model_copy(
+            update={"heartbeat_at": iso(self.store.clock()), "ttl_s": float(ttl or ls.owner.ttl_s)}
+        )
+        tokdir = os.path.join(pdir, "lock", ls.token)
+        try:
+            atomic_write(
+                os.path.join(tokdir, "owner.json"), dumps(owner.model_dump()), tmp_dir=tokdir
+            )
+            self.store.crash("heartbeat.owner")
+            # Staged inside the token directory: if the claim ended meanwhile, this rename fails.
+            atomic_write(
+                os.path.join(pdir, "lock", "meta.json"), dumps(_mirror(owner)), tmp_dir=tokdir
+            )
+        except FileNotFoundError:
+            self.store.log("fenced", phase, agent, sprint=self.sprint_id, token=ls.token)
+            raise Fenced(self._fenced_message(pdir, phase, ls.token)) from None
+        _ensure_sentinel(pdir)
+        self.store.log(
+            "heartbeat", phase, agent, sprint=self.sprint_id, token=ls.token, epoch=owner.epoch
+        )
+        return owner
+
+    def complete(
+        self,
+        phase: str,
+        *,
+        agent: str,
+        token: str | None = None,
+        artifact: str | None = None,
+        force: bool = False,
+        validate: Callable[[Any], None] | None = None,
+    ) -> DoneRecord:
+        """Complete the caller's claim, recording the artifact's path and SHA-256."""
+        pdir = self.phase_dir(phase)
+        art_path, digest = "", None
+        if artifact:
+            art_path, digest, parsed = self.store.load_artifact(artifact, self.record.project)
+            if validate is not None:
+                validate(parsed)
+        ls = self._authorize(phase, pdir, agent, token, force, "complete")
+        epoch = ls.owner.epoch if ls.owner else None
+        record = DoneRecord(
+            agent=(ls.owner.agent if ls.owner else agent) if not force else agent,
+            completed_at=iso(self.store.clock()),
+            artifact=art_path,
+            token=ls.token,
+            epoch=epoch,
+            sha256=digest,
+        )
+        nonce = secrets.token_hex(4)
+        staged = os.path.join(pdir, f".done-{ls.token or 'upstream'}-{nonce}")
+        write_file_durable(staged, dumps(record.model_dump(exclude_none=True)))
+        self.store.crash("complete.staged")
+        try:
+            self._commit_end(pdir, phase, ls, how="done", by=agent, reason="completed", nonce=nonce)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(staged)
+            raise
+        self.store.crash("complete.committed")
+        self._publish_done(pdir, staged)
+        self.store.crash("complete.published")
+        if art_path:
+            _replace_symlink(os.path.join(pdir, "artifact.json"), art_path)
+        self._release_lock_dir(pdir, ls.token)
+        self.store.log("complete", phase, agent, sprint=self.sprint_id, token=ls.token, epoch=epoch)
+        return record
+
+    def abort(
+        self, phase: str, *, agent: str, token: str | None = None, force: bool = False
+    ) -> str:
+        """Give up the caller's claim without completing it."""
+        pdir = self.phase_dir(phase)
+        ls = self._authorize(phase, pdir, agent, token, force, "abort")
+        self._commit_end(pdir, phase, ls, how="aborted", by=agent, reason="aborted")
+        self.store.crash("abort.committed")
+        self._release_lock_dir(pdir, ls.token)
+        holder = ls.owner.agent if ls.owner else (ls.meta.agent if ls.meta else "")
+        self.store.log("abort", phase, agent, sprint=self.sprint_id, token=ls.token)
+        return holder
+
+    def reclaim(self, phase: str, *, agent: str, force: bool = False) -> LockView:
+        """Free a stale lock (any lock with force), keeping the evidence in the history."""
+        pdir = self.phase_dir(phase)
+        pv = self.phase_view(phase)
+        ls = self._read_lock(pdir)
+        if not ls.exists or pv.lock is None:
+            raise Refused(f"{phase!r} is not locked; nothing to reclaim")
+        lv = pv.lock
+        if lv.verdict != "stale" and not force:
+            why = "; ".join(lv.evidence)
+            raise NotStale(f"{phase!r} is {lv.verdict}, not stale ({why}); use --force to override")
+        if ls.form == "ending" and ls.token:
+            self._finish_release(pdir, ls.token)
+        elif ls.form == "empty":
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(pdir, "lock"))
+        else:
+            reason = "; ".join(lv.evidence)
+            self._commit_end(pdir, phase, ls, how="reclaimed", by=agent, reason=reason)
+            self.store.crash("reclaim.committed")
+            self._release_lock_dir(pdir, ls.token)
+        self.store.log(
+            "reclaim",
+            phase,
+            agent,
+            sprint=self.sprint_id,
+            token=ls.token,
+            epoch=lv.epoch,
+            detail=f"{lv.agent} ({lv.verdict}; by {agent})",
+        )
+        return lv
+
+    # ------------------------------------------------------------------ ending
+
+    def _commit_end(
+        self,
+        pdir: str,
+        phase: str,
+        ls: LockState,
+        *,
+        how: str,
+        by: str,
+        reason: str,
+        nonce: str | None = None,
+    ) -> None:
+        """The linearisation point of ending a claim; raises Fenced for every loser."""
+        nonce = nonce or secrets.token_hex(4)
+        history = os.path.join(pdir, "history")
+        os.makedirs(history, exist_ok=True)
+        if ls.form == "fenced" and ls.token:
+            self._end_token(pdir, phase, ls.token, how=how, by=by, reason=reason, nonce=nonce)
+            return
+        # Upstream lock (no token) or a malformed one ended with --force: move its records
+        # away one by one, then check that what moved is what we judged.
+        dest = os.path.join(history, _history_name(f"0-{secrets.token_hex(8)}", how, nonce))
+        lock = os.path.join(pdir, "lock")
+        if ls.form == "upstream-file":
+            try:
+                os.rename(lock, dest)
+            except FileNotFoundError:
+                raise Fenced(
+                    f"fenced: the upstream lock of {phase!r} was already released"
+                ) from None
+            return
+        os.mkdir(dest)
+        moved = False
+        for entry in ("meta.json", "lock.d"):
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(os.path.join(lock, entry), os.path.join(dest, entry))
+                moved = True
+        if not moved and ls.form != "malformed":
+            raise Fenced(f"fenced: the lock of {phase!r} was already released")
+        _write_end(dest, how, by, self.store.clock(), reason)
+
+    def _end_token(
+        self, pdir: str, phase: str, token: str, *, how: str, by: str, reason: str, nonce: str
+    ) -> None:
+        src = os.path.join(pdir, "lock", token)
+        dest = os.path.join(pdir, "history", _history_name(token, how, nonce))
+        try:
+            os.rename(src, dest)
+        except FileNotFoundError:
+            self.store.log("fenced", phase, by, sprint=self.sprint_id, token=token, detail=how)
+            raise Fenced(self._fenced_message(pdir, phase, token)) from None
+        fsync_dir(os.path.join(pdir, "history"))
+        self.store.crash(f"{how}.renamed")
+        with contextlib.suppress(OSError):
+            _write_end(dest, how, by, self.store.clock(), reason)
+
+    def _end(self, pdir: str, phase: str, token: str, *, how: str, by: str, reason: str) -> None:
+        """End our own just-published claim (superseded) and release the lock."""
+        self._end_token(
+            pdir, phase, token, how=how, by=by, reason=reason, nonce=secrets.token_hex(4)
+        )
+        self._release_lock_dir(pdir, token)
+        self.store.log("superseded", phase, by, sprint=self.sprint_id, token=token, detail=reason)
+
+    def _publish_done(self, pdir: str, staged: str) -> None:
+        """Publish a staged done record; link(2) never replaces, so done is written once."""
+        done = os.path.join(pdir, "done")
+        try:
+            os.link(staged, done)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            return  # another releaser published it and removed the stage
+        fsync_dir(pdir)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged)
+
+    def _finish_release(self, pdir: str, token: str) -> None:
+        """Finish a release that was interrupted after its commit rename."""
+        entry = self._history_entry(pdir, token)
+        if entry is not None:
+            _, how, nonce = _parse_history(entry) or ("", "", "")
+            staged = os.path.join(pdir, f".done-{token}-{nonce}")
+            if how == "done" and os.path.exists(staged):
+                self._publish_done(pdir, staged)
+        self._release_lock_dir(pdir, token)
+
+    def _release_lock_dir(self, pdir: str, token: str | None) -> None:
+        """Remove the lock mirror (if it is still the ended claim's), the lock and the sentinel."""
+        lock = os.path.join(pdir, "lock")
+        meta = os.path.join(lock, "meta.json")
+        aside = os.path.join(pdir, "history", f".gc-{secrets.token_hex(6)}.json")
+        try:
+            os.rename(meta, aside)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        else:
+            moved_token = None
+            with contextlib.suppress(OSError, MalformedJSON, ValueError):
+                moved_token = LockMeta.model_validate(read_json(aside)).token
+            if token is not None and moved_token not in (token, None):
+                # A new claim was published after our release began: give its mirror back.
+                with contextlib.suppress(OSError):
+                    os.link(aside, meta)
+            with contextlib.suppress(OSError):
+                os.unlink(aside)
+        self.store.crash("release.mirror")
+        with contextlib.suppress(OSError):
+            os.rmdir(lock)  # only if empty: a new claim keeps its lock
+        if not os.path.lexists(lock):
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(pdir, "lock.d"))
+        with contextlib.suppress(OSError):
+            fsync_dir(pdir)
+
+    # ------------------------------------------------------------------ doctor
+
+    def doctor(self, fix: bool = False, *, grace_s: float = 60.0) -> list[Finding]:
+        """Find crash leftovers and malformed records; with fix, repair what is safe to repair."""
+        found: list[Finding] = []
+        now = self.store.clock()
+        for name in self.defs:
+            pdir = os.path.join(self.path, name)
+            if not os.path.isdir(pdir):
+                found.append(Finding(name, "phase directory is missing", "recreate it"))
+                if fix:
+                    os.makedirs(pdir, exist_ok=True)
+                    found[-1].fixed = True
+                continue
+            ls = self._read_lock(pdir)
+            done, done_problem, _ = self._read_done(pdir)
+            if done_problem:
+                found.append(
+                    Finding(name, done_problem, "left as is: inspect and remove it by hand")
+                )
+            if ls.form == "ending" and ls.token:
+                found.append(Finding(name, "a release was interrupted", "finish the release"))
+                if fix:
+                    self._finish_release(pdir, ls.token)
+                    found[-1].fixed = True
+            elif ls.form == "empty":
+                found.append(Finding(name, "an empty lock directory", "remove it"))
+                if fix:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(os.path.join(pdir, "lock"))
+                    found[-1].fixed = True
+            elif ls.form == "fenced" and ls.token and ls.owner is not None:
+                if ls.meta is None or ls.meta.token != ls.token:
+                    found.append(
+                        Finding(
+                            name, "the lock's meta.json mirror is missing or stale", "rewrite it"
+                        )
+                    )
+                    if fix:
+                        tokdir = os.path.join(pdir, "lock", ls.token)
+                        with contextlib.suppress(FileNotFoundError):
+                            atomic_write(
+                                os.path.join(pdir, "lock", "meta.json"),
+                                dumps(_mirror(ls.owner)),
+                                tmp_dir=tokdir,
+                            )
+                        found[-1].fixed = True
+                if done is not None:
+                    found.append(
+                        Finding(name, "a live claim beside a done record", "left as is: reclaim it")
+                    )
+            elif ls.form == "malformed":
+                found.append(
+                    Finding(
+                        name,
+                        ls.problem or "malformed lock",
+                        "left as is: `reclaim --force` clears it",
+                    )
+                )
+            if ls.double_grant:
+                found.append(
+                    Finding(
+                        name,
+                        "nested lock.d: upstream granted the phase twice",
+                        "left as is: `reclaim --force` clears it",
+                    )
+                )
+            sentinel = os.path.join(pdir, "lock.d")
+            if not ls.exists and os.path.isdir(sentinel):
+                try:
+                    entries = os.listdir(sentinel)
+                    age = now - os.lstat(sentinel).st_mtime
+                except OSError:
+                    entries, age = [], 0.0
+                if not entries:
+                    found.append(Finding(name, "an orphan lock.d sentinel", "remove it"))
+                    if fix:
+                        with contextlib.suppress(OSError):
+                            os.rmdir(sentinel)
+                        found[-1].fixed = True
+                elif age > grace_s:
+                    found.append(
+                        Finding(
+                            name, "an upstream claim crashed inside lock.d", "move it to history"
+                        )
+                    )
+                    if fix:
+                        dest = os.path.join(
+                            pdir,
+                            "history",
+                            f"0-{secrets.token_hex(8)}@crashed-{secrets.token_hex(4)}",
+                        )
+                        os.makedirs(os.path.dirname(dest), exist_ok=True)
+                        with contextlib.suppress(OSError):
+                            os.rename(sentinel, dest)
+                        found[-1].fixed = True
+            for entry in _list(pdir):
+                path = os.path.join(pdir, entry)
+                if entry.startswith(".claim-"):
+                    found.append(Finding(name, f"an unpublished claim {entry}", "remove it"))
+                    if fix:
+                        _discard_private(path, entry[len(".claim-") :])
+                        found[-1].fixed = True
+                elif entry.startswith(".done-"):
+                    token = entry[len(".done-") :].rsplit("-", 1)[0]
+                    hist = self._history_entry(pdir, token)
+                    if hist and _parse_history(hist)[1] == "done":  # type: ignore[index]
+                        found.append(
+                            Finding(name, "a committed completion was not published", "publish it")
+                        )
+                        if fix:
+                            self._publish_done(pdir, path)
+                            found[-1].fixed = True
+                    elif _older(path, now, grace_s):
+                        found.append(
+                            Finding(name, f"an abandoned staged record {entry}", "remove it")
+                        )
+                        if fix:
+                            with contextlib.suppress(OSError):
+                                os.unlink(path)
+                            found[-1].fixed = True
+                elif ".tmp-" in entry and _older(path, now, grace_s):
+                    found.append(Finding(name, f"a temporary file {entry}", "remove it"))
+                    if fix:
+                        with contextlib.suppress(OSError):
+                            os.unlink(path)
+                        found[-1].fixed = True
+            if (
+                done is not None
+                and done.artifact
+                and not os.path.lexists(os.path.join(pdir, "artifact.json"))
+            ):
+                found.append(Finding(name, "the artifact.json link is missing", "recreate it"))
+                if fix:
+                    _replace_symlink(os.path.join(pdir, "artifact.json"), done.artifact)
+                    found[-1].fixed = True
+        if fix and any(f.fixed for f in found):
+            self.store.log(
+                "doctor",
+                "",
+                "doctor",
+                sprint=self.sprint_id,
+                detail=f"{sum(f.fixed for f in found)} fixed",
+            )
+        return found
+
+
+class Store:
+    """A store directory: where sprints live, plus the clock and host every verdict uses."""
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        host: str | None = None,
+        probe: Callable[[int], ProcInfo | None] = proc_info,
+    ) -> None:
+        self.root = os.path.abspath(root)
+        self.clock = clock
+        self.host = host or hostname()
+        self.probe = probe
+        self.crash = _crash_hook()
+
+    @property
+    def conductor_dir(self) -> str:
+        """Where sprint directories live."""
+        return os.path.join(self.root, "conductor")
+
+    @property
+    def audit_path(self) -> str:
+        """The audit log's path."""
+        return os.path.join(self.root, "audit.log")
+
+    # ------------------------------------------------------------------ sprints
+
+    def config(self) -> StoreConfig:
+        """<store>/config.json (empty when absent); a malformed one is an error, not ignored."""
+        path = os.path.join(self.root, "config.json")
+        try:
+            return StoreConfig.model_validate(read_json(path))
+        except FileNotFoundError:
+            return StoreConfig()
+        except (MalformedJSON, ValueError, OSError) as exc:
+            raise BadInput(f"{path} is malformed: {_first_line(exc)}") from None
+
+    def load_sprint(self, path: str) -> Sprint:
+        """Open a sprint directory; BadInput when its sprint.json is missing or malformed."""
+        sj = os.path.join(path, "sprint.json")
+        try:
+            record = SprintRecord.model_validate(read_json(sj))
+        except FileNotFoundError:
+            raise BadInput(f"no sprint.json in {path}") from None
+        except (MalformedJSON, ValueError, OSError) as exc:
+            raise BadInput(f"{sj} is malformed: {_first_line(exc)}") from None
+        from .graph import validate_graph
+
+        try:
+            validate_graph([p.model_dump() for p in record.phases])
+        except BadInput as exc:
+            raise BadInput(f"{sj} has an invalid phase graph: {exc.message}") from None
+        return Sprint(self, path, record)
+
+    def open_sprint(self, sprint_id: str) -> Sprint:
+        """Open a sprint by id."""
+        if not SPRINT_RE.match(sprint_id) and not _loose_id(sprint_id):
+            raise BadInput(f"invalid sprint id {show(sprint_id)}")
+        path = os.path.join(self.conductor_dir, sprint_id)
+        if not os.path.isdir(path):
+            raise BadInput(f"no sprint {sprint_id} in {self.conductor_dir}")
+        return self.load_sprint(path)
+
+    def _sprint_dirs(self) -> list[str]:
+        try:
+            names = os.listdir(self.conductor_dir)
+        except FileNotFoundError:
+            return []
+        except NotADirectoryError:
+            raise BadInput(f"{self.conductor_dir} is not a directory") from None
+        return sorted(n for n in names if not n.startswith("."))
+
+    def find_active(self, project: str) -> Sprint | None:
+        """The active sprint of a project (or of its nearest ancestor), as upstream finds it."""
+        names = self._sprint_dirs()
+        if not names:
+            return None
+        for candidate in project_candidates(project):
+            h = project_hash(candidate)
+            real = os.path.realpath(candidate)
+            broken: list[str] = []
+            for name in reversed([n for n in names if h in n]):
+                path = os.path.join(self.conductor_dir, name)
+                try:
+                    record = SprintRecord.model_validate(
+                        read_json(os.path.join(path, "sprint.json"))
+                    )
+                except FileNotFoundError:
+                    continue
+                except (MalformedJSON, ValueError, OSError) as exc:
+                    broken.append(f"{name}: {_first_line(exc)}")
+                    continue
+                if record.status == "archived":
+                    continue
+                if record.project != candidate and os.path.realpath(record.project) != real:
+                    continue
+                if broken:
+                    raise BadInput(f"a newer sprint's sprint.json is malformed ({broken[0]})")
+                return self.load_sprint(path)
+            if broken:
+                raise BadInput(f"sprint.json is malformed ({broken[0]})")
+        return None
+
+    def start(
+        self,
+        project: str,
+        *,
+        agent: str,
+        phases: Any = None,
+        force: bool = False,
+    ) -> Sprint:
+        """Start a sprint for project; archive the active one (refused while it has live locks)."""
+        from .graph import validate_graph
+
+        check_agent(agent)
+        project = os.path.abspath(project)
+        raw = phases if phases is not None else self.config().phase_graph
+        graph = validate_graph(DEFAULT_GRAPH if raw is None else raw)
+        previous = []
+        for name in self._sprint_dirs():
+            if project_hash(project) not in name:
+                continue
+            with contextlib.suppress(BadInput):
+                sprint = self.load_sprint(os.path.join(self.conductor_dir, name))
+                if sprint.record.project == project and sprint.record.status != "archived":
+                    previous.append(sprint)
+        if not force:
+            for sprint in previous:
+                live = [pv for pv in sprint.view().phases if pv.status in LIVE]
+                if live:
+                    who = ", ".join(f"{pv.name} ({pv.agent})" for pv in live)
+                    raise Refused(
+                        f"sprint {sprint.sprint_id} has live locks: {who}; "
+                        "finish them or start with --force"
+                    )
+        os.makedirs(self.conductor_dir, exist_ok=True)
+        now = self.clock()
+        record = SprintRecord(
+            sprint_id="",
+            project=project,
+            started_by=agent,
+            started_at=iso(now),
+            status="active",
+            phases=graph,
+        )
+        staging = os.path.join(self.conductor_dir, f".start-{secrets.token_hex(6)}")
+        os.mkdir(staging)
+        try:
+            for p in graph:
+                os.mkdir(os.path.join(staging, p.name))
+                os.mkdir(os.path.join(staging, p.name, "history"))
+            h = project_hash(project)
+            stamp = int(now)
+            for _ in range(3600):
+                sprint_id = f"{h}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(stamp))}"
+                record.sprint_id = sprint_id
+                sj = os.path.join(staging, "sprint.json")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(sj)
+                write_file_durable(sj, dumps(record.model_dump(exclude_none=True)))
+                fsync_dir(staging)
+                final = os.path.join(self.conductor_dir, sprint_id)
+                # mkdir reserves the name: two starts within one second never share a directory
+                try:
+                    os.mkdir(final)
+                except FileExistsError:
+                    stamp += 1
+                    continue
+                os.rename(staging, final)
+                fsync_dir(self.conductor_dir)
+                break
+            else:  # pragma: no cover - an hour of sprints started in one second
+                raise Refused("could not find a free sprint id")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        for sprint in previous:
+            sprint.archive()
+        self.log("start", "", agent, sprint=sprint_id, detail=project)
+        return self.load_sprint(final)
+
+    def clean(self, project: str | None, *, older_than_s: float = 7 * 86400) -> list[str]:
+        """Delete archived sprints older than a week: this project's, or all with project=None."""
+        removed = []
+        h = project_hash(os.path.abspath(project)) if project else None
+        now = self.clock()
+        for name in self._sprint_dirs():
+            if h is not None and h not in name:
+                continue
+            path = os.path.join(self.conductor_dir, name)
+            sj = os.path.join(path, "sprint.json")
+            try:
+                record = SprintRecord.model_validate(read_json(sj))
+                age = now - os.lstat(sj).st_mtime
+            except (OSError, MalformedJSON, ValueError):
+                continue
+            if record.status != "archived" or age <= older_than_s:
+                continue
+            if project is not None and record.project != os.path.abspath(project):
+                continue
+            trash = os.path.join(self.conductor_dir, f".trash-{secrets.token_hex(6)}")
+            os.rename(path, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+            removed.append(name)
+        return removed
+
+    # ------------------------------------------------------------------ artifacts and log
+
+    def load_artifact(self, artifact: str, project: str) -> tuple[str, str, Any]:
+        """Validate an artifact: a regular JSON file, not a symlink, inside project or store."""
+        path = os.path.abspath(artifact)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            raise BadInput(f"artifact {show(artifact)} does not exist") from None
+        except OSError as exc:
+            raise BadInput(f"artifact {show(artifact)} cannot be read: {exc.strerror}") from None
+        if stat.S_ISLNK(st.st_mode):
+            raise BadInput(f"artifact {show(artifact)} is a symlink; pass the file itself")
+        if not stat.S_ISREG(st.st_mode):
+            raise BadInput(f"artifact {show(artifact)} is not a regular file")
+        real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        roots = [os.path.realpath(project), os.path.realpath(self.root)]
+        if not any(_inside(real, root) for root in roots):
+            raise BadInput(f"artifact {show(artifact)} is outside the project and the store")
+        try:
+            data = read_bytes_nofollow(real, limit=MAX_ARTIFACT)
+            parsed = loads_strict(data, limit=MAX_ARTIFACT)
+        except MalformedJSON as exc:
+            raise BadInput(f"artifact {show(artifact)} is not valid JSON: {exc}") from None
+        except OSError as exc:
+            raise BadInput(f"artifact {show(artifact)} cannot be read: {exc.strerror}") from None
+        return real, hashlib.sha256(data).hexdigest(), parsed
+
+    def log(
+        self,
+        what: str,
+        phase: str,
+        agent: str,
+        *,
+        sprint: str | None = None,
+        token: str | None = None,
+        epoch: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Append one audit event; a failure to log never undoes a committed transition."""
+        event = AuditEvent(
+            at=iso(self.clock()),
+            event=audit.EVENTS.get(what, what),
+            resource=phase,
+            detail=agent if detail is None else detail,
+            sprint=sprint,
+            agent=agent,
+            token=token,
+            epoch=epoch,
+        )
+        with contextlib.suppress(OSError):
+            os.makedirs(self.root, exist_ok=True)
+            audit.append(self.audit_path, event)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+def _loose_id(sprint_id: str) -> bool:
+    """Ids of sprints made by other tools: still one safe path component."""
+    return (
+        0 < len(sprint_id) <= 80
+        and sprint_id not in (".", "..")
+        and all(c.isalnum() or c in "-_." for c in sprint_id)
+        and not sprint_id.startswith(".")
+    )
+
+
+def _inside(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:
+        return False
+
+
+def _list(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _older(path: str, now: float, seconds: float) -> bool:
+    try:
+        return now - os.lstat(path).st_mtime > seconds
+    except OSError:
+        return False
+
+
+def _mirror(owner: OwnerRecord) -> dict[str, Any]:
+    """lock/meta.json: upstream's three fields first (pid = the holder, for upstream's check)."""
+    return {
+        "agent": owner.agent,
+        "claimed_at": owner.claimed_at,
+        "pid": owner.holder_pid if owner.holder_pid is not None else 0,
+        "token": owner.token,
+        "epoch": owner.epoch,
+        "host": owner.host,
+        "holder_pid": owner.holder_pid,
+        "holder_start": owner.holder_start,
+        "heartbeat_at": owner.heartbeat_at,
+        "ttl_s": owner.ttl_s,
+    }
+
+
+def _ensure_sentinel(pdir: str) -> None:
+    """The empty lock.d that makes upstream's `mkdir lock.d` fail while we hold the phase."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(os.path.join(pdir, "lock.d"))
+
+
+def _discard_private(private: str, token: str) -> None:
+    for rel in (os.path.join(token, "owner.json"), "meta.json"):
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(private, rel))
+    for rel in (token, ""):
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.join(private, rel) if rel else private)
+
+
+def _write_end(dest: str, how: str, by: str, now: float, reason: str) -> None:
+    end = EndRecord(how=how, by=by, at=iso(now), reason=reason[:2000])  # type: ignore[arg-type]
+    atomic_write(os.path.join(dest, "end.json"), dumps(end.model_dump()))
+
+
+def _replace_symlink(link: str, target: str) -> None:
+    tmp = f"{link}.tmp-{secrets.token_hex(4)}"
+    os.symlink(target, tmp)
+    try:
+        os.rename(tmp, link)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _view_from(j: Judgement, form: str, agent: str, double_grant: bool) -> LockView:
+    return LockView(
+        form=form,  # type: ignore[arg-type]
+        verdict=j.verdict,
+        evidence=list(j.evidence),
+        agent=agent,
+        holder_alive=j.holder_alive,
+        lease_expires_in=j.lease_expires_in,
+        age_s=j.age_s,
+        double_grant=double_grant,
+    )

@@ -1,0 +1,84 @@
+"""`conductor run`: hold a phase for the life of a command, heartbeating, then settle it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cli import Context
+
+
+def run_phase(ctx: Context) -> int:
+    """Claim, run the command, keep the lease alive, complete on 0 or abort; return its code."""
+    from .core.errors import BadInput, ConductorError, Fenced
+    from .core.liveness import proc_info
+
+    args = ctx.args
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise BadInput("run needs a command: conductor run PHASE -- CMD [ARGS...]")
+    sprint = ctx.sprint()
+    agent = ctx.agent()
+    me = proc_info(os.getpid())
+    owner = sprint.claim(
+        args.phase,
+        agent=agent,
+        ttl=args.ttl,
+        holder_pid=os.getpid(),
+        holder_start=me.start if me else None,
+    )
+    token = owner.token
+    ctx.emit(
+        "OK",
+        f"claimed {args.phase!r} (token {token}); running {cmd[0]}",
+        {"token": token, "epoch": owner.epoch},
+    )
+    sys.stdout.flush()
+    try:
+        child = subprocess.Popen(cmd)
+    except OSError as exc:
+        sprint.abort(args.phase, agent=agent, token=token)
+        raise BadInput(f"cannot run {cmd[0]!r}: {exc.strerror}") from None
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    every = args.every or max(1.0, args.ttl / 3)
+    fenced = False
+    while True:
+        try:
+            code = child.wait(timeout=every)
+            break
+        except subprocess.TimeoutExpired:
+            if fenced:
+                continue
+            try:
+                sprint.heartbeat(args.phase, agent=agent, token=token)
+            except Fenced as exc:
+                fenced = True
+                print(
+                    f"warning: {exc.message}; the command keeps running unguarded", file=sys.stderr
+                )
+            except ConductorError as exc:
+                print(f"warning: heartbeat failed: {exc.message}", file=sys.stderr)
+    code = 128 - code if code < 0 else code
+    try:
+        if code == 0:
+            sprint.complete(args.phase, agent=agent, token=token, artifact=args.artifact)
+            ctx.emit("OK", f"completed {args.phase!r}", {"exit_code": 0})
+        else:
+            sprint.abort(args.phase, agent=agent, token=token)
+            ctx.emit("OK", f"aborted {args.phase!r}: command exited {code}", {"exit_code": code})
+    except BadInput as exc:
+        print(f"ERROR: {exc.message}; releasing the claim", file=sys.stderr)
+        sprint.abort(args.phase, agent=agent, token=token)
+        return 2
+    return code
