@@ -474,12 +474,17 @@ class Sprint:
                     continue
                 if ls.form != "empty":
                     lv = pv.lock
+                    if lv is not None and lv.agent == agent and lv.token:
+                        raise Held(
+                            f"{phase!r} is already held by you ({agent}) under token "
+                            f"{lv.token}; use that token, or abort it first"
+                        )
                     who = lv.agent if lv else ""
                     verdict = lv.verdict if lv else "held"
                     hint = "; reclaim it with `conductor reclaim`" if verdict == "stale" else ""
                     raise Held(f"{phase!r} is locked by {who!r} ({verdict}){hint}")
             epoch = self._next_epoch(pdir)
-            token = f"{epoch}-{secrets.token_hex(8)}"
+            token = f"{epoch}-{store.token_hex(8)}"
             now = store.clock()
             pid, start = holder_pid, holder_start
             owner = OwnerRecord(
@@ -981,9 +986,11 @@ class Store:
         clock: Callable[[], float] = time.time,
         host: str | None = None,
         probe: Callable[[int], ProcInfo | None] = proc_info,
+        token_hex: Callable[[int], str] = secrets.token_hex,
     ) -> None:
         self.root = os.path.abspath(root)
         self.clock = clock
+        self.token_hex = token_hex  # injectable so that snapshot tests see fixed tokens
         self.host = host or hostname()
         self.probe = probe
         self.crash = _crash_hook()

@@ -1,0 +1,93 @@
+"""Artifacts and their context checkpoints: read safely, checked against the recorded SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .jsonio import MalformedJSON, loads_strict, read_bytes_nofollow
+from .models import DoneRecord
+
+MAX_ARTIFACT = 8 << 20
+
+
+class Checkpoint(BaseModel):
+    """The context checkpoint an artifact carries for the next agent."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    summary: str
+    key_files: list[str] = Field(default_factory=list)
+    decisions_made: list[Any] = Field(default_factory=list)
+    open_questions: list[Any] = Field(default_factory=list)
+
+
+@dataclass
+class ArtifactCheck:
+    """What the recorded artifact of a done phase looks like now."""
+
+    path: str
+    recorded_sha256: str | None
+    actual_sha256: str | None = None
+    problem: str | None = None
+    checkpoint: Checkpoint | None = None
+    checkpoint_problem: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """True when the file no longer matches the SHA-256 recorded at completion."""
+        return (
+            self.recorded_sha256 is not None
+            and self.actual_sha256 is not None
+            and self.actual_sha256 != self.recorded_sha256
+        )
+
+
+def checkpoint_of(parsed: Any) -> tuple[Checkpoint | None, str | None]:
+    """The artifact's context_checkpoint, or the reason it has none usable."""
+    if not isinstance(parsed, dict):
+        return None, "the artifact is not a JSON object"
+    raw = parsed.get("context_checkpoint")
+    if raw is None:
+        return None, "the artifact has no context_checkpoint"
+    try:
+        return Checkpoint.model_validate(raw), None
+    except ValueError as exc:
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            first = errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            return None, f"context_checkpoint.{where}: {first.get('msg', 'invalid')}"
+        return None, f"context_checkpoint is invalid: {exc}"
+
+
+def check_artifact(done: DoneRecord) -> ArtifactCheck | None:
+    """Re-read a done record's artifact (never through a symlink) and compare its SHA-256."""
+    if not done.artifact:
+        return None
+    check = ArtifactCheck(path=done.artifact, recorded_sha256=done.sha256)
+    try:
+        data = read_bytes_nofollow(done.artifact, limit=MAX_ARTIFACT)
+    except FileNotFoundError:
+        check.problem = "the artifact file is gone"
+        return check
+    except MalformedJSON as exc:
+        check.problem = f"the artifact {exc}"
+        return check
+    except OSError as exc:
+        check.problem = f"the artifact cannot be read: {exc.strerror}"
+        return check
+    check.actual_sha256 = hashlib.sha256(data).hexdigest()
+    if check.changed:
+        check.problem = "the artifact changed after completion (SHA-256 differs)"
+    try:
+        parsed = loads_strict(data, limit=MAX_ARTIFACT)
+    except MalformedJSON as exc:
+        check.checkpoint_problem = f"the artifact is no longer valid JSON: {exc}"
+        return check
+    check.checkpoint, check.checkpoint_problem = checkpoint_of(parsed)
+    return check

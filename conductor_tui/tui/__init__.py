@@ -1,0 +1,1 @@
+"""The conductor-tui Textual app."""

@@ -1,0 +1,507 @@
+"""The conductor-tui app: thin glue between the widgets, the loader thread and the store."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from ..core.artifacts import check_artifact
+from ..core.errors import ConductorError
+from ..core.liveness import holder_process
+from ..core.models import PhaseView
+from ..text import safe
+from .model import Loader, Snapshot
+from .screens.confirm import ConfirmScreen
+from .screens.details import DetailsScreen, PhaseDetails
+from .screens.help import HelpScreen
+from .widgets.attention import AttentionList
+from .widgets.events import EventLog
+from .widgets.graph import PhaseGraph
+from .widgets.header import SprintHeader
+from .widgets.lanes import BatchLanes
+from .widgets.locks import LocksTable
+
+MIN_WIDTH, MIN_HEIGHT = 40, 12
+MUTATIONS = ("claim", "abort", "reclaim")
+
+
+class StoreChanged(Message):
+    """Posted by the watch bridge (from its thread) when files under the store changed."""
+
+    def __init__(self, paths: frozenset[str]) -> None:
+        super().__init__()
+        self.paths = paths
+
+
+class ConductorApp(App[None]):
+    """Watch a sprint live and recover its locks from the keyboard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "conductor-tui"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "claim", "Claim"),
+        Binding("a", "abort", "Abort"),
+        Binding("r", "reclaim", "Reclaim"),
+        Binding("enter", "details", "Details"),
+        Binding("slash", "filter", "Filter"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("1", "tab('overview')", "Overview tab", show=False),
+        Binding("2", "tab('locks')", "Locks tab", show=False),
+        Binding("3", "tab('lanes')", "Lanes tab", show=False),
+        Binding("4", "tab('log')", "Log tab", show=False),
+        Binding("m", "toggle_mouse", "Release/capture the mouse", show=False),
+    ]
+
+    def __init__(
+        self,
+        loader: Loader,
+        *,
+        agent: str,
+        read_only: bool = False,
+        watch: bool = True,
+        poll: bool = False,
+        tick_s: float | None = 1.0,
+        on_exit: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.loader = loader
+        self.agent = agent
+        self.read_only = read_only
+        self.watch_enabled = watch
+        self.poll = poll
+        self.tick_s = tick_s
+        self.on_exit_callback = on_exit
+        self.snapshot: Snapshot = Snapshot(view=None, error="reading the store…")
+        self.snapshot_at = time.monotonic()
+        self.selected: str | None = None
+        self.filter_text = ""
+        self.bridge: Any = None
+        self._loading = False
+        self._dirty = False
+        self._mouse = True
+        self.reloads = 0
+        self.applied: list[
+            tuple[float, Snapshot]
+        ] = []  # (monotonic time, snapshot): for benchmarks
+        self.keep_applied = False
+
+    # ---------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield SprintHeader(self.read_only, id="header")
+        with TabbedContent(initial="overview", id="tabs"):
+            with TabPane("Overview", id="overview"):
+                with VerticalScroll(id="graph-scroll"):
+                    yield PhaseGraph(id="graph")
+                yield AttentionList(id="attention")
+            with TabPane("Locks", id="locks"):
+                yield LocksTable(id="locks-table")
+            with TabPane("Lanes", id="lanes"):
+                with VerticalScroll():
+                    yield BatchLanes(id="lanes-view")
+            with TabPane("Log", id="log"):
+                with VerticalScroll(id="log-scroll"):
+                    yield EventLog(id="events")
+        yield Input(
+            placeholder="filter phases, agents, states… (Enter keeps, Esc clears)", id="filter"
+        )
+        yield Static(id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        self.query_one(PhaseGraph).focus()
+        self._check_size(self.size.width, self.size.height)
+        self.request_reload()
+        if self.watch_enabled:
+            self._start_bridge()
+        if self.tick_s:
+            self.set_interval(self.tick_s, self._tick)
+
+    def _start_bridge(self) -> None:
+        from ..watch import ChangeBridge
+
+        sprint = self.loader.sprint
+        self.bridge = ChangeBridge(
+            self.loader.store.root,
+            sprint.path if sprint is not None else None,
+            lambda paths: self.post_message(StoreChanged(paths)),
+            poll=self.poll,
+        )
+        self.bridge.start()
+
+    def on_unmount(self) -> None:
+        if self.bridge is not None:
+            self.bridge.stop()
+        if self.on_exit_callback is not None:
+            self.on_exit_callback()
+
+    def on_resize(self, event: Any) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.screen.set_class(small, "too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                Text(
+                    f"Terminal too small: {width}x{height}.\n"
+                    f"conductor-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
+                    "Enlarge the pane, or use `conductor status`.",
+                    style="bold",
+                )
+            )
+
+    # ---------------------------------------------------------------- loading
+
+    def request_reload(self) -> None:
+        """Re-read the store soon; bursts of requests collapse into one read in flight."""
+        if self._loading:
+            self._dirty = True
+            return
+        self._loading = True
+        self._dirty = False
+        self._load()
+
+    @work(thread=True, exit_on_error=False, group="load")
+    def _load(self) -> Snapshot:
+        """Read a snapshot off the UI thread; the result arrives as a worker state change."""
+        return self.loader.load()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        group = event.worker.group
+        if group == "load" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._loading = False
+            if event.state == WorkerState.SUCCESS:
+                self.apply(event.worker.result)  # type: ignore[arg-type]
+            else:
+                self.apply(
+                    Snapshot(view=None, error=f"cannot read the store: {event.worker.error}")
+                )
+            if self._dirty:
+                self.request_reload()
+        elif group == "act" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            if event.state == WorkerState.SUCCESS:
+                ok, message = event.worker.result  # type: ignore[misc]
+            else:
+                ok, message = False, f"unexpected error: {event.worker.error}"
+            self.notify(
+                Text(safe(message, 400)),
+                severity="information" if ok else "error",
+                timeout=6 if ok else 10,
+                markup=False,
+            )
+            self.request_reload()
+
+    def on_store_changed(self, _message: StoreChanged) -> None:
+        self.request_reload()
+
+    def _tick(self) -> None:
+        """Time passes even when no file changes: re-read when a verdict may have changed."""
+        snap = self.snapshot
+        if snap.view is None:
+            if self.loader.sprint is None:
+                self.request_reload()  # waiting for a sprint to appear
+            return
+        elapsed = time.monotonic() - self.snapshot_at
+        if snap.next_expiry_in is not None and elapsed >= snap.next_expiry_in:
+            self.request_reload()
+            return
+        for pv in snap.view.phases:
+            lock = pv.lock
+            if (
+                lock is None
+                or not lock.holder_pid
+                or pv.status == "done"
+                or lock.holder_alive is None
+            ):
+                continue
+            info = self.loader.store.probe(lock.holder_pid)
+            alive = info is not None and info.state != "Z"
+            if alive != lock.holder_alive:
+                self.request_reload()
+                return
+        # ages on screen drift: refresh them now and then, less often for big sprints
+        if elapsed >= max(10.0, 20 * snap.load_s):
+            self.request_reload()
+
+    def apply(self, snap: Snapshot) -> None:
+        """Show a new snapshot in every pane."""
+        self.snapshot = snap
+        self.snapshot_at = time.monotonic()
+        self.reloads += 1
+        if self.bridge is not None and self.loader.sprint is not None:
+            self.bridge.watch_sprint(self.loader.sprint.path)
+        self.query_one(SprintHeader).show(snap)
+        graph = self.query_one(PhaseGraph)
+        graph.update_snapshot(snap)
+        self.query_one(AttentionList).show(snap.attention, self.filter_text)
+        self.query_one(LocksTable).show(snap, self.filter_text)
+        all_done = snap.view is not None and snap.view.count("done") == len(snap.view.phases)
+        self.query_one(BatchLanes).show(snap.lanes, all_done)
+        self.query_one(EventLog).show(snap.events, self.filter_text)
+        self.refresh_bindings()
+        if isinstance(self.screen, DetailsScreen):
+            self.screen.reload()
+        if self.keep_applied:
+            self.applied.append((time.monotonic(), snap))
+
+    # ---------------------------------------------------------------- selection
+
+    @on(PhaseGraph.Selected)
+    def _graph_selected(self, event: PhaseGraph.Selected) -> None:
+        self.selected = event.phase
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#locks-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value:
+            self.query_one(PhaseGraph).selected = str(event.row_key.value)
+
+    @on(DataTable.RowSelected, "#locks-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.selected = str(event.row_key.value)
+            self.action_details()
+
+    def selected_view(self) -> PhaseView | None:
+        """The view of the phase under the cursor."""
+        return self.snapshot.phase(self.selected)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide mutations in read-only mode; dim what cannot apply to the selected phase."""
+        if action in MUTATIONS:
+            if self.read_only:
+                return False
+            if isinstance(self.screen, (DetailsScreen, ConfirmScreen, HelpScreen)):
+                return None
+            pv = self.selected_view()
+            if pv is None:
+                return None
+            if action == "claim":
+                return True if pv.status == "ready" else None
+            if action == "abort":
+                return True if pv.lock is not None and pv.status != "done" else None
+            if action == "reclaim":
+                return True if pv.lock is not None and pv.status != "done" else None
+        if action == "details":
+            return True if self.selected_view() is not None else None
+        return True
+
+    # ---------------------------------------------------------------- actions
+
+    def action_tab(self, tab: str) -> None:
+        """Switch to a tab."""
+        self.query_one(TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        """Show every key, generated from the bindings."""
+        groups = [
+            ("App", [b for b in self.BINDINGS if isinstance(b, Binding)]),
+            ("Phase graph", [b for b in PhaseGraph.BINDINGS if isinstance(b, Binding)]),
+        ]
+        disabled = set(MUTATIONS) if self.read_only else set()
+        self.push_screen(HelpScreen(groups, disabled))
+
+    def action_filter(self) -> None:
+        """Open the filter box."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        """Clear the filter."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self._set_filter("")
+        self.query_one(PhaseGraph).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = bool(event.value)
+        self.query_one(PhaseGraph).focus()
+
+    def _set_filter(self, value: str) -> None:
+        self.filter_text = value
+        self.query_one(PhaseGraph).filter = value
+        snap = self.snapshot
+        self.query_one(AttentionList).show(snap.attention, value)
+        self.query_one(LocksTable).show(snap, value)
+        self.query_one(EventLog).show(snap.events, value)
+
+    def action_details(self) -> None:
+        """Open the selected phase's details."""
+        if self.selected_view() is not None and self.selected:
+            self.push_screen(DetailsScreen(self.selected))
+
+    def read_details(self, phase: str) -> PhaseDetails | str:
+        """Read a phase's details (called from the details screen's worker thread)."""
+        sprint = self.loader.sprint
+        if sprint is None:
+            return "no sprint"
+        try:
+            status, reasons = sprint.why(phase)
+            pv = sprint.view().phase(phase)
+        except ConductorError as exc:
+            return exc.message
+        if pv is None:
+            return f"no phase {phase!r}"
+        artifact = check_artifact(pv.done) if pv.done is not None else None
+        return PhaseDetails(pv, status, reasons, artifact)
+
+    def action_toggle_mouse(self) -> None:
+        """Release the mouse (so tmux copy mode works) or capture it again."""
+        driver = self._driver
+        if driver is None:
+            return
+        self._mouse = not self._mouse
+        toggle = "_enable_mouse_support" if self._mouse else "_disable_mouse_support"
+        if hasattr(driver, toggle):
+            getattr(driver, toggle)()
+        self.notify("mouse captured" if self._mouse else "mouse released: tmux copy mode works")
+
+    def _refuse_read_only(self) -> bool:
+        if self.read_only:
+            self.notify("read-only mode: no key changes the store", severity="warning")
+            return True
+        return False
+
+    def action_claim(self) -> None:
+        """Claim the selected phase as --agent, after confirmation."""
+        pv = self.selected_view()
+        if self._refuse_read_only() or pv is None:
+            return
+        body = Text()
+        body.append(f"Claim {pv.name!r} as {self.agent}.\n\n")
+        body.append(
+            "You will hold it under a 1 h lease; every other agent is refused until you "
+            "complete or abort it (conductor complete / abort)."
+        )
+        self._confirm(f"Claim {pv.name}?", body, "Claim", None, lambda: self._claim(pv.name))
+
+    def action_abort(self) -> None:
+        """Abort the claim on the selected phase, after confirmation."""
+        pv = self.selected_view()
+        if self._refuse_read_only() or pv is None or pv.lock is None:
+            return
+        lock = pv.lock
+        mine = lock.agent == self.agent
+        body = Text()
+        if mine:
+            body.append(f"Release your claim on {pv.name!r}.\n\n")
+            body.append("The phase becomes claimable again; work not completed is not recorded.")
+            typed = None
+        else:
+            body.append(f"Abort {safe(lock.agent)}'s claim on {pv.name!r} ({lock.verdict}).\n\n")
+            body.append(
+                f"{safe(lock.agent)} will be fenced: its heartbeat and complete are "
+                "refused from now on, and its work on this phase is not recorded."
+            )
+            typed = pv.name if lock.verdict != "stale" else None
+        self._confirm(
+            f"Abort {pv.name}?",
+            body,
+            "Abort claim",
+            typed,
+            lambda: self._abort(pv.name, force=not mine),
+        )
+
+    def action_reclaim(self) -> None:
+        """Reclaim the selected phase's lock: stale at once, healthy only by typing its name."""
+        pv = self.selected_view()
+        if self._refuse_read_only() or pv is None or pv.lock is None:
+            return
+        lock = pv.lock
+        body = Text()
+        body.append(
+            f"Reclaim {pv.name!r} from {safe(lock.agent) or 'an unknown holder'} "
+            f"({lock.verdict}).\n\n"
+        )
+        for ev in lock.evidence[:3]:
+            body.append(f"• {safe(ev, 200)}\n", style="dim")
+        body.append(
+            "\nThe lock is freed and the phase becomes claimable. If the holder comes "
+            "back, it is fenced."
+        )
+        typed = None
+        if lock.verdict != "stale":
+            body.append(
+                "\n\nThe holder may still be working: this is a forced reclaim.", style="bold red"
+            )
+            typed = pv.name
+        self._confirm(
+            f"Reclaim {pv.name}?",
+            body,
+            "Reclaim",
+            typed,
+            lambda: self._reclaim(pv.name, force=lock.verdict != "stale"),
+        )
+
+    def _confirm(
+        self, title: str, body: Text, label: str, typed: str | None, then: Callable[[], None]
+    ) -> None:
+        def done(ok: bool | None) -> None:
+            if ok:
+                then()
+
+        self.push_screen(ConfirmScreen(title, body, label, typed), done)
+
+    def _sprint(self) -> Any:
+        sprint = self.loader.sprint
+        if sprint is None:
+            raise ConductorError("no sprint is open")
+        return sprint
+
+    @work(thread=True, exit_on_error=False, group="act")
+    def _claim(self, phase: str) -> tuple[bool, str]:
+        try:
+            pid, start = holder_process()
+            owner = self._sprint().claim(
+                phase, agent=self.agent, holder_pid=pid, holder_start=start
+            )
+        except ConductorError as exc:
+            return False, str(exc)
+        return True, f"OK: claimed {phase!r} as {self.agent} (token {owner.token})"
+
+    @work(thread=True, exit_on_error=False, group="act")
+    def _abort(self, phase: str, force: bool) -> tuple[bool, str]:
+        try:
+            holder = self._sprint().abort(phase, agent=self.agent, force=force)
+        except ConductorError as exc:
+            return False, str(exc)
+        return True, f"OK: {phase!r} released (was held by {holder!r})"
+
+    @work(thread=True, exit_on_error=False, group="act")
+    def _reclaim(self, phase: str, force: bool) -> tuple[bool, str]:
+        try:
+            lock = self._sprint().reclaim(phase, agent=self.agent, force=force)
+        except ConductorError as exc:
+            return False, str(exc)
+        return True, f"OK: reclaimed {phase!r} from {lock.agent!r}"
+
+
+def default_agent() -> str:
+    """The TUI's own identity: human-<user>."""
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "user"
+    clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in user)[:32] or "user"
+    return f"human-{clean}"

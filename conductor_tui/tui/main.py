@@ -1,0 +1,91 @@
+"""`conductor-tui`: find the sprint like the CLI does, then run the app (Textual imported late)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `conductor-tui` argument parser."""
+    p = argparse.ArgumentParser(
+        prog="conductor-tui",
+        description="Watch a conductor sprint live and recover stale locks from the keyboard.",
+    )
+    p.add_argument("--store", help="store directory (else $NANOSTACK_STORE, git top, ~)")
+    p.add_argument("--project", help="project directory (default: current)")
+    p.add_argument("--sprint", help="sprint id (default: the project's active sprint)")
+    p.add_argument("--agent", help="who you claim as (default: human-<user>)")
+    p.add_argument("--read-only", action="store_true", help="watch only: no key changes the store")
+    p.add_argument("--poll", action="store_true", help="poll the disk (no inotify, e.g. NFS)")
+    p.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal")
+    p.add_argument("--skills", action="append", help="a skill root to search for SKILL.md")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="a temporary sprint with simulated agents (one dies holding a lock)",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `conductor-tui`."""
+    args = build_parser().parse_args(argv)
+    from ..core.errors import ConductorError
+    from ..core.paths import check_agent, find_store, logical_cwd
+    from ..core.store import Store
+
+    demo = agents = None
+    try:
+        if args.demo:
+            from ..demo import DemoAgents, create_demo
+
+            demo = create_demo()
+            store_root, project, sprint_id = demo.store, demo.project, demo.sprint_id
+        else:
+            if args.project and not os.path.isdir(args.project):
+                raise ConductorError(f"--project {args.project!r} is not a directory")
+            project = os.path.abspath(args.project) if args.project else logical_cwd()
+            store_root, sprint_id = find_store(args.store, project), args.sprint
+        from .app import default_agent
+
+        agent = check_agent(args.agent) if args.agent else default_agent()
+        store = Store(store_root)
+        from .model import Loader
+
+        loader = Loader(store, project, sprint_id, args.skills)
+        first = loader.load()  # a missing store or a corrupt file is reported before the screen
+        if first.view is None and (sprint_id or not os.path.isdir(store_root)):
+            raise ConductorError(first.error or "no sprint")
+    except ConductorError as exc:
+        print(f"ERROR: {exc.message}", file=sys.stderr)
+        if demo is not None:
+            import shutil
+
+            shutil.rmtree(demo.root, ignore_errors=True)
+        return 2
+
+    from .app import ConductorApp
+
+    if demo is not None:
+        agents = DemoAgents(demo)
+        agents.start()
+    app = ConductorApp(
+        loader,
+        agent=agent,
+        read_only=args.read_only,
+        poll=args.poll,
+        on_exit=agents.cleanup if agents is not None else None,
+    )
+    try:
+        app.run(mouse=not args.no_mouse)
+    finally:
+        if agents is not None:
+            agents.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

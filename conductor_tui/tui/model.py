@@ -1,0 +1,224 @@
+"""One consistent reading of the store for the screen: the sprint view plus what is derived from it.
+
+Runs in the app's loader thread; it touches the store through the core only and never Textual.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from ..core import audit
+from ..core.errors import ConductorError
+from ..core.graph import layers, plan_batches, resolve_concurrency, topo_order
+from ..core.models import AuditEvent, BatchView, PhaseView, SprintView
+from ..core.store import Sprint, Store
+
+GLYPH = {
+    "done": "✓",
+    "held": "●",
+    "suspect": "◐",
+    "stale": "✗",
+    "contested": "‼",
+    "malformed": "?",
+    "ready": "○",
+    "blocked": "·",
+}
+# Order in which the attention list ranks what needs a person.
+URGENCY = {"contested": 0, "stale": 1, "malformed": 2, "suspect": 3, "fenced": 4, "changed": 5}
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Something a person should act on now, with the key that acts on it."""
+
+    phase: str
+    kind: str
+    text: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One batch of the plan with its phases' live states."""
+
+    batch: BatchView
+    phases: list[PhaseView]
+
+    @property
+    def busy(self) -> int:
+        """How many of the lane's phases are being worked on now."""
+        return sum(1 for p in self.phases if p.status in ("held", "suspect", "contested"))
+
+    @property
+    def slots(self) -> int:
+        """How many phases of the lane may run at once."""
+        return len(self.phases) if self.batch.type == "read" else 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the screen shows, read at one instant."""
+
+    view: SprintView | None
+    order: list[str] = field(default_factory=list)
+    layers: list[list[str]] = field(default_factory=list)
+    lanes: list[Lane] = field(default_factory=list)
+    events: list[AuditEvent | str] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
+    error: str | None = None
+    load_s: float = 0.0
+    holders: tuple[tuple[int, int | None], ...] = ()
+    next_expiry_in: float | None = None
+
+    def phase(self, name: str | None) -> PhaseView | None:
+        """The view of a phase by name."""
+        if self.view is None or name is None:
+            return None
+        return self.view.phase(name)
+
+
+class Loader:
+    """Finds the sprint and reads snapshots of it; one per app, used from the loader thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        project: str,
+        sprint_id: str | None = None,
+        skill_roots: list[str] | None = None,
+        events: int = 200,
+    ) -> None:
+        self.store = store
+        self.project = project
+        self.sprint_id = sprint_id
+        self.skill_roots = list(skill_roots or [])
+        self.events = events
+        self.sprint: Sprint | None = None
+
+    def find(self) -> Sprint | None:
+        """The sprint to show (re-found on each load: a new sprint may have been started)."""
+        if self.sprint_id:
+            return self.store.open_sprint(self.sprint_id)
+        if not os.path.isdir(self.store.root):
+            return None
+        return self.store.find_active(self.project)
+
+    def load(self) -> Snapshot:
+        """Read the store once; errors become a Snapshot with an error, never an exception."""
+        started = time.perf_counter()
+        try:
+            sprint = self.find()
+        except ConductorError as exc:
+            return Snapshot(view=None, error=exc.message)
+        self.sprint = sprint
+        if sprint is None:
+            return Snapshot(
+                view=None,
+                error=f"no active sprint for {self.project} in {self.store.root} "
+                "(waiting: start one with `conductor start`)",
+            )
+        view = sprint.view()
+        phases = sprint.record.phases
+        try:
+            roots = self.skill_roots + list(self.store.config().skill_roots)
+        except ConductorError:
+            roots = list(self.skill_roots)
+        classes, _sources, warnings = resolve_concurrency(
+            phases, store=self.store.root, skill_roots=roots
+        )
+        for pv in view.phases:
+            pv.concurrency = classes.get(pv.name, "write")
+        done = {pv.name for pv in view.phases if pv.status == "done"}
+        lanes = [
+            Lane(b, [p for name in b.phases if (p := view.phase(name)) is not None])
+            for b in plan_batches(phases, classes, done)
+        ]
+        events = [
+            e
+            for e in audit.read(self.store.audit_path, tail=self.events * 4)
+            if isinstance(e, str) or e.sprint in (view.sprint_id, None)
+        ][-self.events :]
+        view.warnings.extend(warnings)
+        holders = tuple(
+            (pv.lock.holder_pid, None)
+            for pv in view.phases
+            if pv.lock is not None and pv.lock.holder_pid and pv.status != "done"
+        )
+        expiries = [
+            pv.lock.lease_expires_in
+            for pv in view.phases
+            if pv.lock is not None
+            and pv.lock.lease_expires_in is not None
+            and pv.status != "done"
+            and pv.lock.lease_expires_in > 0
+        ]
+        return Snapshot(
+            view=view,
+            order=topo_order(phases),
+            layers=layers(phases),
+            lanes=lanes,
+            events=events,
+            attention=attention(view, events),
+            load_s=time.perf_counter() - started,
+            holders=holders,
+            next_expiry_in=min(expiries) if expiries else None,
+        )
+
+
+def attention(view: SprintView, events: list[AuditEvent | str]) -> list[Attention]:
+    """What needs a person now, most urgent first."""
+    items: list[Attention] = []
+    for pv in view.phases:
+        lock = pv.lock
+        if pv.status == "stale" and lock is not None:
+            items.append(
+                Attention(
+                    pv.name,
+                    "stale",
+                    f"stale lock of {lock.agent or '?'}: "
+                    f"{lock.evidence[0] if lock.evidence else ''}",
+                    "r",
+                )
+            )
+        elif pv.status == "suspect" and lock is not None:
+            items.append(
+                Attention(
+                    pv.name,
+                    "suspect",
+                    f"{lock.agent} is past its lease but alive: check on it before reclaiming",
+                    "r",
+                )
+            )
+        elif pv.status == "contested":
+            items.append(
+                Attention(
+                    pv.name,
+                    "contested",
+                    "granted twice by upstream sprint.sh; reclaim to clear both",
+                    "r",
+                )
+            )
+        elif pv.status == "malformed":
+            reason = pv.problems[0] if pv.problems else "unreadable record"
+            items.append(
+                Attention(pv.name, "malformed", f"{reason}; run `conductor doctor`", "enter")
+            )
+        for problem in pv.problems if pv.status != "malformed" else []:
+            items.append(Attention(pv.name, "malformed", problem, "enter"))
+    seen: set[str] = set()
+    for e in reversed(events):
+        if isinstance(e, AuditEvent) and e.event == "sprint_fenced" and e.resource not in seen:
+            seen.add(e.resource)
+            items.append(
+                Attention(
+                    e.resource,
+                    "fenced",
+                    f"{e.agent or e.detail} was fenced "
+                    f"at {e.at}: its work on this phase was not recorded",
+                    "enter",
+                )
+            )
+    items.sort(key=lambda a: URGENCY.get(a.kind, 9))
+    return items

@@ -1,0 +1,62 @@
+"""The one-line header: sprint, project, progress, lock counts and the mode."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...text import safe
+from ..model import Snapshot
+
+
+class SprintHeader(Static):
+    """Sprint id, project, done/total, held/stale/suspect counts, ACT or READ-ONLY."""
+
+    DEFAULT_CSS = """
+    SprintHeader { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def __init__(self, read_only: bool, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.read_only = read_only
+
+    def show(self, snap: Snapshot, note: str = "") -> None:
+        """Render the header for a snapshot."""
+        mode = Text(" READ-ONLY " if self.read_only else " ACT ", style="reverse bold")
+        if snap.view is None:
+            line = Text("conductor · ", style="bold")
+            line.append(safe(snap.error or "no sprint", 300))
+            self.update(Text.assemble(mode, " ", line))
+            return
+        v = snap.view
+        counts = Text()
+        counts.append(f"{v.count('done')}/{len(v.phases)} done", style="bold")
+        for status, style in (
+            ("held", "cyan"),
+            ("suspect", "yellow"),
+            ("stale", "bold red"),
+            ("contested", "bold magenta"),
+            ("malformed", "magenta"),
+        ):
+            n = v.count(status)
+            if n or status in ("held", "stale", "suspect"):
+                counts.append(" · ")
+                counts.append(f"{n} {status}", style=style if n else "")
+        ident = Text(v.sprint_id, style="bold")
+        if v.status != "active":
+            ident.append(f" ({v.status})", style="yellow")
+        width = max(20, (self.size.width or 120) - 2)
+        line = Text.assemble(mode, " ", ident, "  ", counts)
+        if note:
+            line.append("  " + note, style="italic")
+        room = width - line.cell_len - 2
+        if room > 8:
+            # the project path is the least important part: shown when it fits, cut from the left
+            project = safe(v.project, 300)
+            if len(project) > room:
+                project = "…" + project[-(room - 1):]
+            line = Text.assemble(mode, " ", ident, Text(" " + project, style="dim"), "  ", counts)
+            if note:
+                line.append("  " + note, style="italic")
+        line.truncate(width, overflow="ellipsis")
+        self.update(line)

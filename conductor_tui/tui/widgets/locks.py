@@ -1,0 +1,60 @@
+"""The locks table: who holds what, since when, and the verdict with its evidence."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from ...text import safe
+from ..model import GLYPH, Snapshot
+from ..style import STATUS_STYLE, age
+
+COLUMNS = ("Phase", "Verdict", "Agent", "Epoch", "Held", "Beat", "PID", "Alive", "Evidence")
+
+
+class LocksTable(DataTable):
+    """One row per locked phase, updated in place by row key (the cursor never jumps)."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for col in COLUMNS:
+            self.add_column(col, key=col)
+
+    def show(self, snap: Snapshot, filter_text: str = "") -> None:
+        """Apply a snapshot: add, update and remove rows by key."""
+        rows: dict[str, list[Text]] = {}
+        view = snap.view
+        for pv in view.phases if view else []:
+            lock = pv.lock
+            if lock is None or pv.status == "done":
+                continue
+            hay = f"{pv.name} {pv.status} {lock.agent}".lower()
+            if filter_text and filter_text.lower() not in hay:
+                continue
+            style = STATUS_STYLE.get(pv.status, "")
+            beat = ""
+            if lock.heartbeat_at and view is not None and lock.lease_expires_in is not None:
+                beat = lock.heartbeat_at[11:19]
+            alive = {True: "yes", False: "no", None: "?"}[lock.holder_alive]
+            rows[pv.name] = [
+                Text(pv.name, style="bold"),
+                Text(f"{GLYPH.get(pv.status, '?')} {pv.status}", style=style),
+                Text(safe(lock.agent, 40)),
+                Text(str(lock.epoch) if lock.epoch is not None else "—"),
+                Text(age(lock.age_s)),
+                Text(beat),
+                Text(str(lock.holder_pid) if lock.holder_pid else "—"),
+                Text(alive, style="red" if lock.holder_alive is False else ""),
+                Text(safe("; ".join(lock.evidence), 200), style="dim"),
+            ]
+        with self.app.batch_update():
+            existing = {str(k.value) for k in self.rows}
+            for key in existing - rows.keys():
+                self.remove_row(key)
+            for key, cells in rows.items():
+                if key in existing:
+                    for col, cell in zip(COLUMNS, cells, strict=True):
+                        self.update_cell(key, col, cell)
+                else:
+                    self.add_row(*cells, key=key)

@@ -1,0 +1,365 @@
+"""Watchdog events under a store, coalesced into one "store changed" callback per burst.
+
+This is the only module that crosses threads. It never imports textual: the app hands in a
+callback (``lambda paths: app.post_message(StoreChanged(paths))``; ``post_message`` is thread-safe
+and never blocks, where ``call_from_thread`` could deadlock on shutdown).
+
+Threads: watchdog's observer thread calls ``_Handler.dispatch``, which only records paths in a
+dirty set under a Condition; the bridge thread waits on that Condition, flushes one burst at a time,
+(re)schedules watches, and calls the callback. Only the bridge thread (and start/stop, under
+``_watch_lock``) ever calls into the observer, and nobody calls into the observer while holding the
+Condition: the observer holds its own lock while it dispatches to us, so the opposite order could
+deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import watchdog.events as wd_events
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+__all__ = ["ChangeBridge"]
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 0.25
+JOIN_TIMEOUT_S = 2.0
+MAX_CHILD_WATCHES = 16  # sprint folders seen being created while no sprint is chosen yet
+_RECONCILE_TRIES = 3
+
+# Every event that can mean a changed store. Opens and read-only closes are left out on purpose:
+# the app re-reads the store on every callback, and reporting its own reads would loop forever.
+# Names looked up one by one because older watchdog releases lack some (e.g. the attrib events).
+_EVENT_FILTER: list[type[FileSystemEvent]] = [
+    cls
+    for name in (
+        "FileCreatedEvent",
+        "DirCreatedEvent",
+        "FileDeletedEvent",
+        "DirDeletedEvent",
+        "FileModifiedEvent",
+        "DirModifiedEvent",
+        "FileMovedEvent",
+        "DirMovedEvent",
+        "FileClosedEvent",
+        "FileAttribEvent",
+        "DirAttribEvent",
+    )
+    if (cls := getattr(wd_events, name, None)) is not None
+]
+_IGNORED_TYPES = frozenset({"opened", "closed_no_write"})
+
+# A want: a directory we mean to watch, and whether recursively.
+Want = tuple[str, bool]
+
+
+def _is_temp(path: str) -> bool:
+    """True for the private temp names of atomic writes, which change nothing until renamed."""
+    name = os.path.basename(path)
+    return name.startswith(".w-") or ".tmp-" in name
+
+
+def _nearest_dir(path: str) -> str:
+    """The deepest existing directory among path and its ancestors."""
+    while not os.path.isdir(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _relevant(path: str, wants: tuple[Want, ...]) -> bool:
+    """True if an event on path could matter to one of the wanted directories."""
+    parent = os.path.dirname(path)
+    for root, recursive in wants:
+        if path == root or parent == root:
+            return True
+        if recursive and path.startswith(root + os.sep):
+            return True
+        # An ancestor of a wanted directory appearing or vanishing moves our watches.
+        if root.startswith(path.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+class _Handler(FileSystemEventHandler):
+    """Forwards every watchdog event to the bridge; runs on the observer thread."""
+
+    def __init__(self, bridge: ChangeBridge) -> None:
+        super().__init__()
+        self._bridge = bridge
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        """Hand the raw event to the bridge, never letting an error kill the observer thread."""
+        try:
+            self._bridge._record(event)
+        except Exception:
+            log.exception("watch: could not record %r", event)
+
+
+class ChangeBridge:
+    """Coalesce watchdog events under a store into one callback per burst."""
+
+    def __init__(
+        self,
+        store_root: str,
+        sprint_dir: str | None,
+        on_change: Callable[[frozenset[str]], None],
+        *,
+        poll: bool = False,
+        quiet_s: float = 0.008,
+        max_wait_s: float = 0.05,
+        rescan_s: float | None = 15.0,
+    ) -> None:
+        self._store = os.path.abspath(store_root)
+        self._conductor = os.path.join(self._store, "conductor")
+        self._on_change = on_change
+        self._poll = poll
+        self._quiet_s = quiet_s
+        self._max_wait_s = max(max_wait_s, quiet_s)
+        self._rescan_s = rescan_s
+
+        self._cond = threading.Condition()
+        # Guarded by _cond:
+        self._sprint: str | None = os.path.abspath(sprint_dir) if sprint_dir else None
+        self._children: list[str] = []
+        self._wants: tuple[Want, ...] = self._compute_wants()
+        self._dirty: set[str] = set()
+        self._first_at: float | None = None  # first event of the burst being gathered
+        self._last_at = 0.0  # latest event of that burst
+        self._flushed_at = 0.0  # latest delivery (or start): the rescan clock
+        self._kick = False
+        self._started = False
+        self._stopping = False
+        self._events = 0
+
+        # Guarded by _watch_lock: the observer and what we scheduled on it.
+        self._watch_lock = threading.Lock()
+        self._observer: BaseObserver | None = None
+        self._scheduled: dict[Want, ObservedWatch] = {}
+        self._handler = _Handler(self)
+
+        self._thread: threading.Thread | None = None
+        self._bursts = 0
+
+    @property
+    def bursts(self) -> int:
+        """How many callbacks were delivered (rescans included)."""
+        return self._bursts
+
+    @property
+    def events(self) -> int:
+        """How many raw watchdog events were seen."""
+        return self._events
+
+    def start(self) -> None:
+        """Start the observer and the coalescing thread; watches are in place when this returns."""
+        with self._cond:
+            if self._started or self._stopping:
+                raise RuntimeError("a ChangeBridge can be started once, and not after stop()")
+            self._started = True
+            self._flushed_at = time.monotonic()
+        with self._watch_lock:
+            if self._stopping:  # stop() ran between the two locks
+                return
+            # Built here, not in __init__: the inotify observer starts a reader thread at once.
+            observer = PollingObserver(timeout=POLL_INTERVAL_S) if self._poll else Observer()
+            observer.start()
+            self._observer = observer
+            self._reconcile_locked()  # a write right after start() must not be missed
+            self._thread = threading.Thread(
+                target=self._run, name="conductor-watch", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop both threads and join them (with a timeout); safe from any thread, any number of times."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        with self._watch_lock:
+            observer, self._observer = self._observer, None
+            self._scheduled.clear()
+            if observer is not None:
+                observer.stop()
+        me = threading.current_thread()
+        if observer is not None and observer is not me:
+            observer.join(JOIN_TIMEOUT_S)
+        thread = self._thread
+        if thread is not None and thread is not me:
+            thread.join(JOIN_TIMEOUT_S)
+
+    def watch_sprint(self, sprint_dir: str | None) -> None:
+        """Switch to watching a (new) sprint dir; None goes back to waiting for one to appear."""
+        path = os.path.abspath(sprint_dir) if sprint_dir else None
+        with self._cond:
+            if path == self._sprint:
+                return  # the app calls this after every reload; a no-op must not cause a callback
+            self._sprint = path
+            self._children = []
+            self._wants = self._compute_wants()
+            self._kick = True
+            self._cond.notify_all()
+
+    # -- observer thread ------------------------------------------------------------------------
+
+    def _record(self, event: FileSystemEvent) -> None:
+        """Add the paths of one raw event to the dirty set and wake the bridge thread."""
+        paths: list[str] = []
+        kind = event.event_type
+        src = os.fsdecode(event.src_path) if event.src_path else ""
+        dest = os.fsdecode(event.dest_path) if getattr(event, "dest_path", "") else ""
+        wanted = kind not in _IGNORED_TYPES
+        # inotify pairs every directory "modified" with a created/deleted/moved/closed event of the
+        # entry itself, so it adds nothing but the temp files' parents (a repaint before the rename).
+        if not self._poll and kind == "modified" and event.is_directory:
+            wanted = False
+        if wanted:
+            if src and not _is_temp(src):
+                paths.append(src)
+            if dest:  # a move's destination always counts: that is how an atomic write lands
+                paths.append(dest)
+        with self._cond:
+            self._events += 1
+            wants = self._wants
+            paths = [p for p in paths if _relevant(p, wants)]
+            if not paths:
+                return
+            if (
+                self._sprint is None
+                and event.is_directory
+                and kind in ("created", "moved")
+                and os.path.dirname(dest or src) == self._conductor
+            ):
+                # A new sprint folder: watch it shallowly so its sprint.json write is seen too.
+                child = dest or src
+                if child not in self._children:
+                    self._children = [*self._children, child][-MAX_CHILD_WATCHES:]
+                    self._wants = self._compute_wants()
+            now = time.monotonic()
+            if self._first_at is None:
+                self._first_at = now
+            self._last_at = now
+            self._dirty.update(paths)
+            self._cond.notify_all()
+
+    # -- bridge thread --------------------------------------------------------------------------
+
+    def _compute_wants(self) -> tuple[Want, ...]:
+        """The directories to watch now (caller holds _cond or is __init__)."""
+        wants: list[Want] = [(self._store, False)]  # audit.log lives at the top of the store
+        if self._sprint is not None:
+            wants.append((self._sprint, True))
+        else:
+            wants.append((self._conductor, False))
+            wants.extend((child, False) for child in self._children)
+        return tuple(wants)
+
+    def _run(self) -> None:
+        """Bridge thread: wait for a burst to settle (or a rescan to fall due), then deliver it."""
+        while True:
+            with self._cond:
+                rescan = False
+                while True:
+                    if self._stopping:
+                        return
+                    now = time.monotonic()
+                    if self._first_at is not None:
+                        # Quiet for quiet_s, or max_wait_s since the burst began: a steady stream of
+                        # writes must still repaint.
+                        due = min(self._last_at + self._quiet_s, self._first_at + self._max_wait_s)
+                    elif self._kick:
+                        break
+                    elif self._rescan_s is not None:
+                        due = self._flushed_at + self._rescan_s
+                        if now >= due:
+                            rescan = True
+                    else:
+                        self._cond.wait()
+                        continue
+                    if now >= due:
+                        break
+                    self._cond.wait(due - now)
+                paths = set(self._dirty)
+                self._dirty.clear()
+                self._first_at = None
+                self._kick = False
+                self._flushed_at = time.monotonic()
+            # New watches are in place before the callback, so the app's re-read covers anything
+            # written in the gap and the watch covers everything after.
+            paths |= self._reconcile()
+            if paths or rescan:
+                self._deliver(frozenset(paths))
+
+    def _deliver(self, paths: frozenset[str]) -> None:
+        """Call the callback once; its errors are logged and the thread keeps going."""
+        try:
+            self._on_change(paths)
+        except Exception:
+            log.exception("watch: on_change callback failed")
+        finally:
+            self._bursts += 1
+
+    def _reconcile(self) -> set[str]:
+        """Bring the scheduled watches in line with what exists; return the newly watched dirs."""
+        with self._watch_lock:
+            return self._reconcile_locked()
+
+    def _reconcile_locked(self) -> set[str]:
+        """_reconcile with _watch_lock held."""
+        added: set[str] = set()
+        for _ in range(_RECONCILE_TRIES):
+            observer = self._observer
+            if observer is None:
+                return added
+            with self._cond:
+                wants = self._wants
+                children = set(self._children)
+            desired: set[Want] = set()
+            for path, recursive in wants:
+                if os.path.isdir(path):
+                    desired.add((path, recursive))
+                elif path not in children:  # a vanished child folder is simply dropped
+                    # Watch the nearest existing ancestor, shallowly, until the folder appears.
+                    desired.add((_nearest_dir(path), False))
+            # One inotify watch per directory: a recursive want covers the shallow one.
+            desired -= {(p, False) for p, r in desired if r}
+
+            # A watched directory that was deleted stops its emitter for good; replace it.
+            alive = {
+                emitter.watch
+                for emitter in set(observer.emitters)
+                if emitter.is_alive() and not emitter.stopped_event.is_set()
+            }
+            for key, watch in list(self._scheduled.items()):
+                if key not in desired or watch not in alive:
+                    del self._scheduled[key]
+                    try:
+                        observer.unschedule(watch)
+                    except Exception:  # already gone from the observer: nothing to undo
+                        log.debug("watch: unschedule %r failed", watch, exc_info=True)
+            failed = False
+            for key in desired - self._scheduled.keys():
+                path, recursive = key
+                try:
+                    self._scheduled[key] = observer.schedule(
+                        self._handler, path, recursive=recursive, event_filter=_EVENT_FILTER
+                    )
+                except OSError:
+                    # Vanished between the check and the watch: recompute from the disk again.
+                    log.debug("watch: cannot watch %s", path, exc_info=True)
+                    failed = True
+                else:
+                    added.add(path)
+            if not failed:
+                break
+        return added
