@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -79,7 +80,7 @@ class Context:
         from .core.paths import check_agent, detect_agent
 
         explicit = getattr(self.args, "agent", None)
-        if explicit:
+        if explicit is not None:
             return check_agent(explicit)
         ident = detect_agent()
         if ident.unstable and not self.json:
@@ -393,9 +394,7 @@ def cmd_log(ctx: Context) -> int:
     sprint_id = None if ctx.args.all else ctx.sprint().sprint_id
     events: list[Any] = []
     for item in audit.read(ctx.store.audit_path):
-        if isinstance(item, str):
-            events.append(item)
-        elif sprint_id is None or item.sprint in (sprint_id, None):
+        if isinstance(item, str) or sprint_id is None or item.sprint in (sprint_id, None):
             events.append(item)
     events = events[-ctx.args.n :] if ctx.args.n > 0 else []
     if ctx.json:
@@ -415,7 +414,10 @@ def cmd_log(ctx: Context) -> int:
         if isinstance(e, str):
             print(f"! {safe(e)}")
         else:
-            print(f"{e.at}  {e.event:<18} {safe(e.resource, 24):<10} {safe(e.detail, 120)}")
+            print(
+                f"{safe(e.at, 24)}  {safe(e.event, 24):<18} {safe(e.resource, 24):<10} "
+                f"{safe(e.detail, 120)}"
+            )
     return 0
 
 
@@ -577,19 +579,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every project's, not only this one's")
     p = add("doctor", "find crash leftovers and malformed records")
     p.add_argument("--fix", action="store_true", help="repair what is safe to repair")
-    p = add("run", "claim PHASE, run CMD with the lease kept alive, complete on exit 0")
+    p = add(
+        "run",
+        "claim PHASE, run CMD with the lease kept alive, complete on exit 0",
+        usage="conductor run PHASE [--artifact F] [--ttl S] [--every S] -- CMD [ARGS...]",
+    )
     p.add_argument("phase")
     p.add_argument("--artifact", help="artifact to complete with when CMD succeeds")
     p.add_argument("--ttl", type=_positive, default=300.0, help="lease in seconds (default 300)")
     p.add_argument("--every", type=_positive, help="heartbeat period (default ttl/3)")
-    p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `conductor`."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `conductor status | head` ends quietly
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `run PHASE [options] -- CMD ...`: everything after the first -- is the command, verbatim
+    cmd: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, cmd = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    args.cmd = cmd
+    if cmd and args.command != "run":
+        parser.error("'--' followed by a command is only for `conductor run`")
     if not args.command:
         args.command = "status"
     as_json = bool(getattr(args, "json", False))

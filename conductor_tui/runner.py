@@ -19,8 +19,6 @@ def run_phase(ctx: Context) -> int:
 
     args = ctx.args
     cmd = list(args.cmd)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
     if not cmd:
         raise BadInput("run needs a command: conductor run PHASE -- CMD [ARGS...]")
     sprint = ctx.sprint()
@@ -34,12 +32,10 @@ def run_phase(ctx: Context) -> int:
         holder_start=me.start if me else None,
     )
     token = owner.token
-    ctx.emit(
-        "OK",
-        f"claimed {args.phase!r} (token {token}); running {cmd[0]}",
-        {"token": token, "epoch": owner.epoch},
-    )
-    sys.stdout.flush()
+    claimed = {"token": token, "epoch": owner.epoch}
+    if not ctx.json:  # with --json the one object comes at the end
+        ctx.emit("OK", f"claimed {args.phase!r} (token {token}); running {cmd[0]}")
+        sys.stdout.flush()
     try:
         child = subprocess.Popen(cmd)
     except OSError as exc:
@@ -73,10 +69,11 @@ def run_phase(ctx: Context) -> int:
     try:
         if code == 0:
             sprint.complete(args.phase, agent=agent, token=token, artifact=args.artifact)
-            ctx.emit("OK", f"completed {args.phase!r}", {"exit_code": 0})
+            ctx.emit("OK", f"completed {args.phase!r}", {**claimed, "exit_code": 0})
         else:
             sprint.abort(args.phase, agent=agent, token=token)
-            ctx.emit("OK", f"aborted {args.phase!r}: command exited {code}", {"exit_code": code})
+            message = f"aborted {args.phase!r}: command exited {code}"
+            ctx.emit("OK", message, {**claimed, "exit_code": code})
     except BadInput as exc:
         print(f"ERROR: {exc.message}; releasing the claim", file=sys.stderr)
         sprint.abort(args.phase, agent=agent, token=token)

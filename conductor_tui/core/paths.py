@@ -26,7 +26,7 @@ def show(value: object, limit: int = 60) -> str:
 
 def check_phase(name: object) -> str:
     """Return name if it is a valid phase name; raise BadInput otherwise (before any path)."""
-    if not isinstance(name, str) or len(name) > MAX_PHASE or not PHASE_RE.match(name):
+    if not isinstance(name, str) or len(name) > MAX_PHASE or not PHASE_RE.fullmatch(name):
         raise BadInput(
             f"invalid phase name {show(name)}: must match ^[a-z][a-z0-9-]*$ "
             f"and be at most {MAX_PHASE} characters"
@@ -36,7 +36,7 @@ def check_phase(name: object) -> str:
 
 def check_agent(name: object) -> str:
     """Return name if it is a valid agent name; raise BadInput otherwise."""
-    if not isinstance(name, str) or len(name) > MAX_AGENT or not AGENT_RE.match(name):
+    if not isinstance(name, str) or len(name) > MAX_AGENT or not AGENT_RE.fullmatch(name):
         raise BadInput(
             f"invalid agent name {show(name)}: letters, digits and . _ @ : + = - only, "
             f"at most {MAX_AGENT} characters"
@@ -46,14 +46,14 @@ def check_agent(name: object) -> str:
 
 def check_token(token: object) -> str:
     """Return token if it has the shape of one of our fencing tokens; raise BadInput otherwise."""
-    if not isinstance(token, str) or not TOKEN_RE.match(token):
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         raise BadInput(f"invalid token {show(token)}: expected <epoch>-<16 hex digits>")
     return token
 
 
 def check_sprint_id(sprint_id: object) -> str:
     """Return sprint_id if it has upstream's shape <12 hex>-<YYYYmmdd>-<HHMMSS>."""
-    if not isinstance(sprint_id, str) or not SPRINT_RE.match(sprint_id):
+    if not isinstance(sprint_id, str) or not SPRINT_RE.fullmatch(sprint_id):
         raise BadInput(f"invalid sprint id {show(sprint_id)}")
     return sprint_id
 

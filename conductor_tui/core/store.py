@@ -80,6 +80,7 @@ DEFAULT_GRAPH: list[dict[str, Any]] = [
     {"name": "ship", "depends_on": ["review", "security", "qa"]},
 ]
 LIVE = ("held", "suspect", "contested")
+ENDING_GRACE_S = 30.0  # a release normally takes milliseconds; past this it was interrupted
 
 
 def _crash_hook() -> Callable[[str], None]:
@@ -102,7 +103,7 @@ def _history_name(token: str, how: str, nonce: str) -> str:
 def _parse_history(name: str) -> tuple[str, str, str] | None:
     """(token, how, nonce) of a history entry name, or None."""
     token, sep, rest = name.partition("@")
-    if not sep or not TOKEN_RE.match(token):
+    if not sep or not TOKEN_RE.fullmatch(token):
         return None
     how, _, nonce = rest.partition("-")
     return token, how, nonce
@@ -205,7 +206,7 @@ class Sprint:
         except OSError as exc:
             state.form, state.problem = "malformed", f"lock cannot be listed: {exc.strerror}"
             return state
-        state.tokens = sorted(e for e in entries if TOKEN_RE.match(e))
+        state.tokens = sorted(e for e in entries if TOKEN_RE.fullmatch(e))
         state.double_grant = "lock.d" in entries
         meta_path = os.path.join(lock, "meta.json")
         meta_problem = None
@@ -312,6 +313,16 @@ class Sprint:
         ls = self._read_lock(pdir)
         lock = self._lock_view(ls, now)
         problems: list[str] = []
+        if ls.form == "ending" and ls.token:
+            # Past the commit rename the phase is in its new state, whatever is left to tidy.
+            settled = self._settled_end(pdir, ls.token, now)
+            if settled is not None:
+                staged_done, problem = settled
+                lock = None
+                if done is None and staged_done is not None:
+                    done, done_exists = staged_done, True
+                if problem:
+                    problems.append(problem)
         if not os.path.isdir(pdir):
             problems.append("phase directory is missing")
         if done_set is None:
@@ -346,6 +357,34 @@ class Sprint:
             problems=problems,
             concurrency=pdef.concurrency or "write",
         )
+
+    def _settled_end(
+        self, pdir: str, token: str, now: float
+    ) -> tuple[DoneRecord | None, str | None] | None:
+        """For a claim ended but not yet tidied: its staged done record (if it was completed) and
+        a problem once the tidying is overdue; None when the end cannot be found."""
+        entry = self._history_entry(pdir, token)
+        parsed = _parse_history(entry) if entry else None
+        if entry is None or parsed is None:
+            return None
+        _, how, nonce = parsed
+        staged = None
+        if how == "done":
+            with contextlib.suppress(OSError, MalformedJSON, ValueError):
+                raw = read_json(os.path.join(pdir, f".done-{token}-{nonce}"))
+                staged = DoneRecord.model_validate(raw)
+        problem = None
+        try:
+            st = os.lstat(os.path.join(pdir, "history", entry))
+            overdue = now - max(st.st_mtime, st.st_ctime) > ENDING_GRACE_S
+        except OSError:
+            overdue = False
+        if overdue:
+            problem = (
+                f"the claim {token} was {how} but its release was interrupted; "
+                "a claim or `conductor doctor --fix` finishes it"
+            )
+        return staged, problem
 
     def _is_done(self, phase: str) -> bool:
         return os.path.isfile(os.path.join(self.path, phase, "done"))
@@ -429,7 +468,7 @@ class Sprint:
                     best = max(best, _epoch_of(parsed[0]))
         with contextlib.suppress(OSError):
             for name in os.listdir(os.path.join(pdir, "lock")):
-                if TOKEN_RE.match(name):
+                if TOKEN_RE.fullmatch(name):
                     best = max(best, _epoch_of(name))
         return best + 1
 
@@ -459,6 +498,9 @@ class Sprint:
         self._check_open()
         store = self.store
         for _ in range(CLAIM_ATTEMPTS):
+            ending = self._read_lock(pdir)
+            if ending.form == "ending" and ending.token:
+                self._finish_release(pdir, ending.token)  # publishes a committed done first
             pv = self.phase_view(phase)
             if pv.state == "done":
                 if pv.done is None:
@@ -469,9 +511,8 @@ class Sprint:
                 raise Blocked(f"{phase!r} requires {needs} to complete first")
             ls = self._read_lock(pdir)
             if ls.exists:
-                if ls.form == "ending" and ls.token:
-                    self._finish_release(pdir, ls.token)
-                    continue
+                if ls.form == "ending":
+                    continue  # another ending appeared since: tidy it on the next round
                 if ls.form != "empty":
                     lv = pv.lock
                     if lv is not None and lv.agent == agent and lv.token:
@@ -503,7 +544,8 @@ class Sprint:
             meta = _mirror(owner)
             os.makedirs(os.path.join(pdir, "history"), exist_ok=True)
             _ensure_sentinel(pdir)
-            private = os.path.join(pdir, f".claim-{token}")
+            # the stager's pid in the name lets doctor tell a crash leftover from a claim in flight
+            private = os.path.join(pdir, f".claim-{token}.{os.getpid()}")
             os.mkdir(private)
             os.mkdir(os.path.join(private, token))
             write_file_durable(
@@ -876,6 +918,17 @@ class Sprint:
                                 tmp_dir=tokdir,
                             )
                         found[-1].fixed = True
+                if ls.problem:
+                    found.append(Finding(name, ls.problem, "rewrite it from the meta.json mirror"))
+                    if fix:
+                        tokdir = os.path.join(pdir, "lock", ls.token)
+                        with contextlib.suppress(FileNotFoundError):
+                            atomic_write(
+                                os.path.join(tokdir, "owner.json"),
+                                dumps(ls.owner.model_dump()),
+                                tmp_dir=tokdir,
+                            )
+                        found[-1].fixed = True
                 if done is not None:
                     found.append(
                         Finding(name, "a live claim beside a done record", "left as is: reclaim it")
@@ -897,7 +950,8 @@ class Sprint:
                     )
                 )
             sentinel = os.path.join(pdir, "lock.d")
-            if not ls.exists and os.path.isdir(sentinel):
+            # re-checked now: a fix above may just have removed the lock
+            if not os.path.lexists(os.path.join(pdir, "lock")) and os.path.isdir(sentinel):
                 try:
                     entries = os.listdir(sentinel)
                     age = now - os.lstat(sentinel).st_mtime
@@ -927,10 +981,10 @@ class Sprint:
                         found[-1].fixed = True
             for entry in _list(pdir):
                 path = os.path.join(pdir, entry)
-                if entry.startswith(".claim-"):
+                if entry.startswith(".claim-") and self._abandoned(entry, path, now, grace_s):
                     found.append(Finding(name, f"an unpublished claim {entry}", "remove it"))
                     if fix:
-                        _discard_private(path, entry[len(".claim-") :])
+                        _discard_private(path, entry[len(".claim-") :].split(".")[0])
                         found[-1].fixed = True
                 elif entry.startswith(".done-"):
                     token = entry[len(".done-") :].rsplit("-", 1)[0]
@@ -974,6 +1028,13 @@ class Sprint:
                 detail=f"{sum(f.fixed for f in found)} fixed",
             )
         return found
+
+    def _abandoned(self, entry: str, path: str, now: float, grace_s: float) -> bool:
+        """A staged claim whose stager process is gone (or that is simply old)."""
+        _, _, pid = entry.rpartition(".")
+        if pid.isdigit() and self.store.probe(int(pid)) is None:
+            return True
+        return _older(path, now, grace_s)
 
 
 class Store:
@@ -1036,7 +1097,7 @@ class Store:
 
     def open_sprint(self, sprint_id: str) -> Sprint:
         """Open a sprint by id."""
-        if not SPRINT_RE.match(sprint_id) and not _loose_id(sprint_id):
+        if not SPRINT_RE.fullmatch(sprint_id) and not _loose_id(sprint_id):
             raise BadInput(f"invalid sprint id {show(sprint_id)}")
         path = os.path.join(self.conductor_dir, sprint_id)
         if not os.path.isdir(path):
