@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL_S = 0.25
 JOIN_TIMEOUT_S = 2.0
 MAX_CHILD_WATCHES = 16  # sprint folders seen being created while no sprint is chosen yet
-_RECONCILE_TRIES = 3
+_RECONCILE_TRIES = 5
 
 # Every event that can mean a changed store. Opens and read-only closes are left out on purpose:
 # the app re-reads the store on every callback, and reporting its own reads would loop forever.
@@ -146,6 +146,7 @@ class ChangeBridge:
         self._watch_lock = threading.Lock()
         self._observer: BaseObserver | None = None
         self._scheduled: dict[Want, ObservedWatch] = {}
+        self._warned: set[str] = set()
         self._handler = _Handler(self)
 
         self._thread: threading.Thread | None = None
@@ -176,13 +177,11 @@ class ChangeBridge:
             observer.start()
             self._observer = observer
             self._reconcile_locked()  # a write right after start() must not be missed
-            self._thread = threading.Thread(
-                target=self._run, name="conductor-watch", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="conductor-watch", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop both threads and join them (with a timeout); safe from any thread, any number of times."""
+        """Stop and join both threads (with a timeout); safe from any thread, and more than once."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -219,8 +218,8 @@ class ChangeBridge:
         src = os.fsdecode(event.src_path) if event.src_path else ""
         dest = os.fsdecode(event.dest_path) if getattr(event, "dest_path", "") else ""
         wanted = kind not in _IGNORED_TYPES
-        # inotify pairs every directory "modified" with a created/deleted/moved/closed event of the
-        # entry itself, so it adds nothing but the temp files' parents (a repaint before the rename).
+        # inotify pairs every directory "modified" with a created/deleted/moved/closed event of
+        # the entry itself: it adds only the temp files' parents (a repaint before the rename).
         if not self._poll and kind == "modified" and event.is_directory:
             wanted = False
         if wanted:
@@ -317,6 +316,8 @@ class ChangeBridge:
     def _reconcile_locked(self) -> set[str]:
         """_reconcile with _watch_lock held."""
         added: set[str] = set()
+        # Each round re-reads the disk after the previous round's watches went in: a folder created
+        # just before its parent's watch was installed is caught by the next look, not missed.
         for _ in range(_RECONCILE_TRIES):
             observer = self._observer
             if observer is None:
@@ -331,7 +332,7 @@ class ChangeBridge:
                 elif path not in children:  # a vanished child folder is simply dropped
                     # Watch the nearest existing ancestor, shallowly, until the folder appears.
                     desired.add((_nearest_dir(path), False))
-            # One inotify watch per directory: a recursive want covers the shallow one.
+            # One watch per directory: a recursive want covers the shallow one.
             desired -= {(p, False) for p, r in desired if r}
 
             # A watched directory that was deleted stops its emitter for good; replace it.
@@ -340,26 +341,29 @@ class ChangeBridge:
                 for emitter in set(observer.emitters)
                 if emitter.is_alive() and not emitter.stopped_event.is_set()
             }
-            for key, watch in list(self._scheduled.items()):
-                if key not in desired or watch not in alive:
-                    del self._scheduled[key]
-                    try:
-                        observer.unschedule(watch)
-                    except Exception:  # already gone from the observer: nothing to undo
-                        log.debug("watch: unschedule %r failed", watch, exc_info=True)
-            failed = False
-            for key in desired - self._scheduled.keys():
+            stale = [k for k, w in self._scheduled.items() if k not in desired or w not in alive]
+            missing = desired - (self._scheduled.keys() - set(stale))
+            if not stale and not missing:
+                break
+            for key in stale:
+                watch = self._scheduled.pop(key)
+                try:
+                    observer.unschedule(watch)
+                except Exception:  # already gone from the observer: nothing to undo
+                    log.debug("watch: unschedule %r failed", watch, exc_info=True)
+            for key in missing:
                 path, recursive = key
                 try:
                     self._scheduled[key] = observer.schedule(
                         self._handler, path, recursive=recursive, event_filter=_EVENT_FILTER
                     )
-                except OSError:
-                    # Vanished between the check and the watch: recompute from the disk again.
-                    log.debug("watch: cannot watch %s", path, exc_info=True)
-                    failed = True
+                except FileNotFoundError:
+                    pass  # vanished since the check: the next round watches its parent instead
+                except OSError as exc:
+                    # E.g. the inotify watch limit: say so once; the rescan keeps the app current.
+                    if path not in self._warned:
+                        self._warned.add(path)
+                        log.warning("watch: cannot watch %s: %s", path, exc)
                 else:
                     added.add(path)
-            if not failed:
-                break
         return added

@@ -1,0 +1,337 @@
+"""ChangeBridge on real directories with real watchdog, the writes made by separate processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conductor_tui.watch import ChangeBridge
+
+SPRINT_ID = "3f2a9c1b7d4e-20261121-094744"
+WAIT_S = 5.0
+
+Paths = frozenset[str]
+
+
+class Recorder:
+    """A callback that keeps every delivered path set and wakes waiting tests."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[Paths] = []
+        self.changed = threading.Event()
+        self._lock = threading.Lock()
+        self._fail = fail
+
+    def __call__(self, paths: Paths) -> None:
+        with self._lock:
+            self.calls.append(paths)
+        self.changed.set()
+        if self._fail:
+            raise RuntimeError("callback blew up (on purpose)")
+
+    def snapshot(self) -> list[Paths]:
+        """The calls so far."""
+        with self._lock:
+            return list(self.calls)
+
+    def seen(self) -> set[str]:
+        """Every path delivered so far."""
+        return set().union(*self.snapshot())
+
+    def wait_for(self, pred: Callable[[list[Paths]], bool], timeout: float = WAIT_S) -> None:
+        """Block until pred(calls) holds, failing after timeout; no polling sleeps."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.changed.clear()  # before the check, so a call landing after it still wakes us
+            if pred(self.snapshot()):
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no matching callback within {timeout}s; got {self.snapshot()!r}")
+            self.changed.wait(timeout=left)
+
+    def wait_for_path(self, path: str | Path, timeout: float = WAIT_S) -> None:
+        """Block until some callback has delivered path."""
+        wanted = str(path)
+        self.wait_for(lambda calls: any(wanted in c for c in calls), timeout)
+
+
+def run_py(code: str) -> None:
+    """Run code in a separate Python process and wait for it."""
+    subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True, timeout=60)
+
+
+def write_atomic(path: Path, text: str = "{}") -> None:
+    """From another process: write a temp file, fsync, rename it onto path."""
+    run_py(
+        f"""
+        import os
+        path = {str(path)!r}
+        tmp = os.path.join(os.path.dirname(path), ".w-" + str(os.getpid()))
+        with open(tmp, "w") as f:
+            f.write({text!r})
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        """
+    )
+
+
+def expect_new_writes_seen(rec: Recorder, folder: Path, timeout: float = WAIT_S) -> None:
+    """Write fresh files into folder (another process) until one is reported.
+
+    Used after a watch had to move: the bridge gets there on its own, but the test cannot tell
+    when, so it retries with a new file rather than sleeping.
+    """
+    deadline = time.monotonic() + timeout
+    for i in range(100):
+        target = folder / f"probe-{i}"
+        write_atomic(target)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            rec.wait_for_path(target, timeout=min(1.0, left))
+            return
+        except pytest.fail.Exception:
+            continue
+    pytest.fail(f"no write in {folder} was reported within {timeout}s: {rec.snapshot()!r}")
+
+
+@pytest.fixture
+def bridges() -> Iterator[Callable[..., ChangeBridge]]:
+    """Make started bridges; all are stopped at teardown even if the test fails."""
+    made: list[ChangeBridge] = []
+
+    def make(*args: object, start: bool = True, **kwargs: object) -> ChangeBridge:
+        kwargs.setdefault("rescan_s", None)  # no safety-net calls unless a test asks for them
+        bridge = ChangeBridge(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(bridge)
+        if start:
+            bridge.start()
+        return bridge
+
+    yield make
+    for bridge in made:
+        bridge.stop()
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> tuple[Path, Path]:
+    """A store with one sprint folder holding a phase folder: (store, sprint)."""
+    store = tmp_path / "store"
+    sprint = store / "conductor" / SPRINT_ID
+    (sprint / "think").mkdir(parents=True)
+    (sprint / "sprint.json").write_text("{}")
+    (store / "audit.log").write_text("")
+    return store, sprint
+
+
+def test_write_by_another_process_reaches_callback(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridge = bridges(str(store), str(sprint), rec)
+
+    write_atomic(sprint / "think" / "done")
+    rec.wait_for_path(sprint / "think" / "done")
+
+    assert bridge.events > 0
+    assert bridge.bursts >= 1
+    # The temp name of the atomic write never reaches the app.
+    assert not [p for p in rec.seen() if os.path.basename(p).startswith(".w-")]
+
+
+def test_audit_log_append_reaches_callback(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridges(str(store), str(sprint), rec)
+
+    run_py(f"open({str(store / 'audit.log')!r}, 'a').write('{{}}\\n')")
+    rec.wait_for_path(store / "audit.log")
+
+
+def test_burst_of_writes_is_coalesced(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridge = bridges(str(store), str(sprint), rec)
+    count = 1000
+    folder = sprint / "think"
+
+    run_py(
+        f"""
+        import os
+        folder = {str(folder)!r}
+        for i in range({count}):
+            with open(os.path.join(folder, f"f{{i:04d}}"), "w") as f:
+                f.write("x")
+        """
+    )
+    last = str(folder / f"f{count - 1:04d}")
+    rec.wait_for_path(last)
+    bridge.stop()  # joins the bridge thread: no callback can come after this
+
+    calls = rec.snapshot()
+    assert 1 <= bridge.bursts < 100, f"{bridge.bursts} callbacks for {count} writes"
+    assert bridge.bursts == len(calls)
+    assert last in calls[-1], "the final callback must come after the final write"
+    assert {str(folder / f"f{i:04d}") for i in range(count)} <= rec.seen()
+
+
+def test_sprint_created_after_start_is_watched(tmp_path, bridges) -> None:
+    store = tmp_path / "store"  # nothing exists yet: the bridge watches tmp_path
+    sprint = store / "conductor" / SPRINT_ID
+    rec = Recorder()
+    bridges(str(store), str(sprint), rec)
+
+    noise = tmp_path / "unrelated.txt"
+    run_py(
+        f"""
+        import os
+        open({str(noise)!r}, "w").write("not ours")
+        os.makedirs({str(sprint / "think")!r})
+        """
+    )
+    rec.wait_for(lambda calls: any(p.startswith(str(store)) for c in calls for p in c))
+    expect_new_writes_seen(rec, sprint / "think")
+    # A busy parent folder (think $HOME) must not wake the app for files that are not the store.
+    assert str(noise) not in rec.seen()
+
+
+def test_no_sprint_yet_follows_a_new_sprint(tmp_path, bridges) -> None:
+    store = tmp_path / "store"
+    (store / "conductor").mkdir(parents=True)
+    sprint = store / "conductor" / SPRINT_ID
+    rec = Recorder()
+    bridge = bridges(str(store), None, rec)
+
+    run_py(f"import os; os.mkdir({str(sprint)!r})")
+    rec.wait_for_path(sprint)
+    # Its sprint.json lands after the folder: the app must hear of that too.
+    expect_new_writes_seen(rec, sprint)
+
+    bridge.watch_sprint(str(sprint))
+    bridge.watch_sprint(str(sprint))  # a repeat is a no-op
+    run_py(f"import os; os.makedirs({str(sprint / 'think' / 'lock')!r})")
+    expect_new_writes_seen(rec, sprint / "think" / "lock")
+
+
+def test_sprint_folder_replaced_is_watched_again(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridges(str(store), str(sprint), rec)
+
+    run_py(
+        f"""
+        import os, shutil
+        shutil.rmtree({str(sprint)!r})
+        os.makedirs({str(sprint / "think")!r})
+        """
+    )
+    rec.wait_for_path(sprint)
+    expect_new_writes_seen(rec, sprint / "think")
+
+
+def test_poll_mode_delivers_a_change(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridges(str(store), str(sprint), rec, poll=True)
+
+    # Polling sees the atomic rename as its own kind of event; it must still name the file.
+    write_atomic(sprint / "think" / "done")
+    rec.wait_for_path(sprint / "think" / "done")
+
+
+def test_reading_the_store_reports_nothing(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridges(str(store), str(sprint), rec)
+
+    # The app re-reads on every callback: its own reads must not cause another one.
+    for root, _dirs, files in os.walk(store):
+        for name in files:
+            Path(root, name).read_text()
+    marker = sprint / "think" / "marker"
+    write_atomic(marker)
+    rec.wait_for_path(marker)
+    assert rec.seen() == {str(marker)}
+
+
+def test_rescan_calls_back_with_no_events(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridges(str(store), str(sprint), rec, rescan_s=0.1)
+    rec.wait_for(lambda calls: frozenset() in calls)
+
+
+def test_raising_callback_does_not_stop_deliveries(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder(fail=True)
+    bridges(str(store), str(sprint), rec)
+
+    write_atomic(sprint / "think" / "one")
+    rec.wait_for_path(sprint / "think" / "one")
+    write_atomic(sprint / "think" / "two")
+    rec.wait_for_path(sprint / "think" / "two")
+
+
+def test_stop_is_idempotent_and_joins_threads(layout) -> None:
+    store, sprint = layout
+    ChangeBridge(str(store), str(sprint), Recorder()).stop()  # before start: harmless
+
+    before = threading.active_count()
+    bridge = ChangeBridge(str(store), str(sprint), Recorder(), rescan_s=None)
+    bridge.start()
+    assert threading.active_count() > before
+    bridge.stop()
+    bridge.stop()
+    deadline = time.monotonic() + WAIT_S
+    while threading.active_count() != before and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    assert threading.active_count() == before
+    with pytest.raises(RuntimeError):
+        bridge.start()
+
+
+def test_stop_from_the_callback_thread(layout) -> None:
+    store, sprint = layout
+    before = threading.active_count()
+    stopped = threading.Event()
+    holder: list[ChangeBridge] = []
+
+    def on_change(paths: Paths) -> None:
+        holder[0].stop()  # e.g. the app quitting while a burst is delivered
+        stopped.set()
+
+    bridge = ChangeBridge(str(store), str(sprint), on_change, rescan_s=None)
+    holder.append(bridge)
+    bridge.start()
+    write_atomic(sprint / "think" / "done")
+    assert stopped.wait(timeout=WAIT_S)
+    bridge.stop()  # from this thread too: joins what the callback could not join (itself)
+    deadline = time.monotonic() + WAIT_S
+    while threading.active_count() != before and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    assert threading.active_count() == before
+
+
+def test_watch_module_never_imports_textual() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, conductor_tui.watch; print('textual' in sys.modules)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.strip() == "False"
