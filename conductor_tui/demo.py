@@ -28,6 +28,7 @@ from typing import Any
 
 from .core.jsonio import MalformedJSON, loads_strict, read_json
 from .core.paths import AGENT_RE, PHASE_RE, SPRINT_RE, TOKEN_RE
+from .text import safe
 
 HUMAN = "lead-human"
 TTL_S = 20.0  # lease of every demo claim (real seconds, whatever the speed)
@@ -420,7 +421,11 @@ class Agent:
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return {"ok": False, "word": "ERROR", "error": "spawn", "message": str(exc)[:300]}
-        return parse_cli_output(done.stdout, done.returncode)
+        out = parse_cli_output(done.stdout, done.returncode)
+        err = done.stderr.decode("utf-8", "replace").strip()
+        if out.get("error") == "output" and err:
+            out["message"] = f"{out['message']}: {safe(err.splitlines()[-1])}"
+        return out
 
     def sprint_dir(self) -> str:
         """The sprint's directory in the store."""
@@ -438,7 +443,10 @@ class Agent:
 
     def depends_on(self) -> list[str]:
         """The phase's dependencies, from sprint.json."""
-        record = read_json(os.path.join(self.sprint_dir(), "sprint.json"))
+        try:
+            record = read_json(os.path.join(self.sprint_dir(), "sprint.json"))
+        except (OSError, MalformedJSON) as exc:
+            raise _Stop(f"cannot read sprint {self.sprint}: {exc}") from None
         for phase in record.get("phases", []) if isinstance(record, dict) else []:
             if isinstance(phase, dict) and phase.get("name") == self.phase:
                 deps = phase.get("depends_on", [])
@@ -477,7 +485,7 @@ class Agent:
             if self._exists(self.phase, "done"):
                 self.log(f"{self.phase} is already done: nothing to do")
                 return False
-            if self.rescue and not self.ever_claimed():
+            if self.rescue and not self.ever_claimed() and not self._exists(self.phase, "lock"):
                 self.say_once(f"standing by until {self.phase} is claimable again (a reclaim)")
             elif not self._exists(self.phase, "lock") and all(
                 self._exists(d, "done") for d in deps
@@ -521,6 +529,8 @@ class Agent:
             return True
         error = out.get("error")
         self.log(f"heartbeat refused ({error}): {str(out.get('message'))[:200]}")
+        if self.sprint_gone():
+            raise _Stop("the sprint is gone")
         return error not in ("fenced", "not_owner", "done", "refused")
 
     def write_artifact(self) -> str:
