@@ -107,6 +107,7 @@ class ConductorApp(App[None]):
             with TabPane("Overview", id="overview"):
                 with VerticalScroll(id="graph-scroll"):
                     yield PhaseGraph(id="graph")
+                yield BatchLanes(id="overview-lanes", classes="compact")
                 yield AttentionList(id="attention")
             with TabPane("Locks", id="locks"):
                 yield LocksTable(id="locks-table")
@@ -252,7 +253,8 @@ class ConductorApp(App[None]):
         self.query_one(AttentionList).show(snap.attention, self.filter_text)
         self.query_one(LocksTable).show(snap, self.filter_text)
         all_done = snap.view is not None and snap.view.count("done") == len(snap.view.phases)
-        self.query_one(BatchLanes).show(snap.lanes, all_done)
+        for lanes in self.query(BatchLanes):
+            lanes.show(snap.lanes, all_done)
         self.query_one(EventLog).show(snap.events, self.filter_text)
         self.refresh_bindings()
         if isinstance(self.screen, DetailsScreen):

@@ -20,8 +20,15 @@ class SprintHeader(Static):
         super().__init__(id=id)
         self.read_only = read_only
 
+    _last: tuple[Snapshot, str] | None = None
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+
     def show(self, snap: Snapshot, note: str = "") -> None:
         """Render the header for a snapshot."""
+        self._last = (snap, note)
         mode = Text(" READ-ONLY " if self.read_only else " ACT ", style="reverse bold")
         if snap.view is None:
             line = Text("conductor · ", style="bold")
@@ -54,7 +61,7 @@ class SprintHeader(Static):
             # the project path is the least important part: shown when it fits, cut from the left
             project = safe(v.project, 300)
             if len(project) > room:
-                project = "…" + project[-(room - 1):]
+                project = "…" + project[-(room - 1) :]
             line = Text.assemble(mode, " ", ident, Text(" " + project, style="dim"), "  ", counts)
             if note:
                 line.append("  " + note, style="italic")
