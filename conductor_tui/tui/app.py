@@ -201,7 +201,7 @@ class ConductorApp(App[None]):
             else:
                 ok, message = False, f"unexpected error: {event.worker.error}"
             self.notify(
-                Text(safe(message, 400)),
+                safe(message, 400),  # plain text: markup=False, and safe() shows escapes
                 severity="information" if ok else "error",
                 timeout=6 if ok else 10,
                 markup=False,
@@ -284,6 +284,18 @@ class ConductorApp(App[None]):
         """The view of the phase under the cursor."""
         return self.snapshot.phase(self.selected)
 
+    def _reclaim_target(self) -> PhaseView | None:
+        """The cursor's phase if it is locked, else the most urgent lock in the attention list."""
+        pv = self.selected_view()
+        if pv is not None and pv.lock is not None and pv.status != "done":
+            return pv
+        for item in self.snapshot.attention:
+            if item.key == "r":
+                target = self.snapshot.phase(item.phase)
+                if target is not None and target.lock is not None:
+                    return target
+        return None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide mutations in read-only mode; dim what cannot apply to the selected phase."""
         if action in MUTATIONS:
@@ -299,7 +311,7 @@ class ConductorApp(App[None]):
             if action == "abort":
                 return True if pv.lock is not None and pv.status != "done" else None
             if action == "reclaim":
-                return True if pv.lock is not None and pv.status != "done" else None
+                return True if self._reclaim_target() is not None else None
         if action == "details":
             return True if self.selected_view() is not None else None
         return True
@@ -430,9 +442,10 @@ class ConductorApp(App[None]):
 
     def action_reclaim(self) -> None:
         """Reclaim the selected phase's lock: stale at once, healthy only by typing its name."""
-        pv = self.selected_view()
+        pv = self._reclaim_target()
         if self._refuse_read_only() or pv is None or pv.lock is None:
             return
+        self.query_one(PhaseGraph).selected = pv.name
         lock = pv.lock
         body = Text()
         body.append(

@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if agents is not None:
             agents.cleanup()
-    return 0
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

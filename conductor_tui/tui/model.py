@@ -49,7 +49,7 @@ class Lane:
     @property
     def busy(self) -> int:
         """How many of the lane's phases are being worked on now."""
-        return sum(1 for p in self.phases if p.status in ("held", "suspect", "contested"))
+        return sum(1 for p in self.phases if p.status in ("held", "suspect", "stale", "contested"))
 
     @property
     def slots(self) -> int:

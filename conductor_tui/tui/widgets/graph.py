@@ -77,12 +77,16 @@ class PhaseGraph(Widget, can_focus=True):
         super().__init__(id=id)
         self.snapshot: Snapshot | None = None
         self._node_rows: dict[str, int] = {}
+        self.user_moved = False
         self._list_mode = False
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
         """Show a new reading; the cursor stays on its phase."""
         self.snapshot = snapshot
-        if snapshot.order and (self.selected is None or self.selected not in snapshot.order):
+        if snapshot.order and (
+            not self.user_moved or self.selected is None or self.selected not in snapshot.order
+        ):
+            # until the user moves it, the cursor follows what most needs a person
             self.selected = self._first_interesting(snapshot)
         self.refresh(layout=True)
 
@@ -122,6 +126,7 @@ class PhaseGraph(Widget, can_focus=True):
         order = self._order()
         if not order:
             return
+        self.user_moved = True
         index = order.index(self.selected) if self.selected in order else 0
         self.selected = order[max(0, min(len(order) - 1, index + step))]
 
@@ -130,6 +135,7 @@ class PhaseGraph(Widget, can_focus=True):
         snap = self.snapshot
         if snap is None or not snap.layers:
             return
+        self.user_moved = True
         if self._list_mode:
             self.action_move(step * 5)
             return
