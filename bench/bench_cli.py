@@ -16,6 +16,10 @@ and no NANOSTACK_/CONDUCTOR_/agent-session variables, so nothing depends on the 
 Measured per size (median and p90 over --runs): `status`, `status --json`, `next`, `batch`,
 `start`, and, each run on a different ready phase, `claim --json` then `heartbeat` then
 `complete --token`. Baselines: `python -c pass`, importing pydantic, and `conductor --version`.
+The table also shows min (best of N), the figure least disturbed by other load on the machine.
+By default every call reads and writes bytecode in a private PYTHONPYCACHEPREFIX, as an installed
+package has its .pyc (an editable checkout under PYTHONDONTWRITEBYTECODE=1 would be compiled from
+source on every call); `--bytecode inherit` measures the environment as it is.
 
 It prints figures, the targets beside them and the upstream figures quoted in the issue; it never
 asserts on time. The exit status is 1 only when a `conductor` command failed (listed at the end).
@@ -24,7 +28,6 @@ asserts on time. The exit status is 1 only when a `conductor` command failed (li
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import os
@@ -208,11 +211,19 @@ def conductor_argv(via: str) -> list[str]:
     return [sys.executable, "-m", "conductor_tui.cli"]
 
 
-def clean_env(home: Path, project: Path) -> dict[str, str]:
-    """The environment of every call: ours minus store/agent variables, HOME in the temp tree."""
+def clean_env(home: Path, project: Path, pycache: Path | None) -> dict[str, str]:
+    """The environment of every call: ours minus store/agent variables, HOME in the temp tree.
+
+    With pycache, bytecode is written to and read from that private tree (PYTHONPYCACHEPREFIX),
+    as an installed package would have it, even when PYTHONDONTWRITEBYTECODE is set around us
+    or the package is an editable checkout; the source tree is never written to.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(STRIP_ENV_PREFIXES)}
     env["HOME"] = str(home)
     env["PWD"] = str(project)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 
 
@@ -227,7 +238,14 @@ class SizeBench:
     """One sprint size in its own temporary store and project."""
 
     def __init__(
-        self, root: Path, phases: int, base: list[str], failures: list[Failure], quiet: bool
+        self,
+        root: Path,
+        phases: int,
+        base: list[str],
+        failures: list[Failure],
+        *,
+        pycache: Path | None,
+        quiet: bool,
     ) -> None:
         self.phases = phases
         self.base = base
@@ -238,7 +256,7 @@ class SizeBench:
         home = root / "home"
         for path in (self.store, self.project, home):
             path.mkdir(parents=True)
-        self.env = clean_env(home, self.project)
+        self.env = clean_env(home, self.project, pycache)
         if phases == DEFAULT_SIZE:
             self.graph = default_graph()
             self.start_args: list[str] = ["start"]
@@ -308,6 +326,17 @@ class SizeBench:
         if not self.quiet:
             print(f"  [{self.phases} phases] {text}", file=sys.stderr, flush=True)
 
+    def warm_up(self) -> None:
+        """Run every measured command once, untimed: page cache and bytecode are warm after."""
+        phase = self.ready_phase()
+        token = self.claim(phase)[1] if phase else None
+        if phase and token:
+            self.call("heartbeat", phase, "--token", token)
+            self.call("complete", phase, "--token", token)
+            self.model.done.add(phase)
+        for args in (["status"], ["status", "--json"], ["next"], ["batch"]):
+            self.call(*args)
+
     def run(self, runs: int) -> list[Series]:
         """Every measurement of this size."""
         series = {
@@ -328,7 +357,7 @@ class SizeBench:
         if not ok:
             self.log("start failed; skipping this size")
             return list(series.values())
-        self.call("status")  # warm the page cache and the bytecode; untimed
+        self.warm_up()
 
         self.log(f"claim / heartbeat / complete x{runs}, each on a fresh ready phase")
         for _ in range(runs):
@@ -376,11 +405,13 @@ class SizeBench:
         return list(series.values())
 
 
-def baselines(runs: int, base: list[str], root: Path, quiet: bool) -> list[Series]:
+def baselines(
+    runs: int, base: list[str], root: Path, *, pycache: Path | None, quiet: bool
+) -> list[Series]:
     """The floor: the interpreter, pydantic's import, and conductor's own `--version`."""
     home = root / "home-baseline"
     home.mkdir(parents=True)
-    env = clean_env(home, root)
+    env = clean_env(home, root, pycache)
     cases = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "python -c 'import pydantic; from pydantic import BaseModel'": [
@@ -410,14 +441,24 @@ def fmt_ms(value: float | None) -> str:
 
 
 def table(rows: Sequence[Series]) -> str:
-    """The main table: command, phases, median ms, p90 ms, runs, target."""
-    header = ("command", "phases", "median ms", "p90 ms", "runs", "target (printed only)", "note")
+    """The main table: command, phases, median, p90 and min ms, runs, target."""
+    header = (
+        "command",
+        "phases",
+        "median ms",
+        "p90 ms",
+        "min ms",
+        "runs",
+        "target (printed only)",
+        "note",
+    )
     body = [
         (
             s.command,
             "-" if s.phases is None else str(s.phases),
             fmt_ms(s.median_ms() if s.times_s else None),
             fmt_ms(s.p90_ms() if s.times_s else None),
+            fmt_ms(min(s.times_s) * 1000.0 if s.times_s else None),
             str(len(s.times_s)),
             s.verdict(),
             s.note,
@@ -425,7 +466,7 @@ def table(rows: Sequence[Series]) -> str:
         for s in rows
     ]
     widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header) - 1)]
-    right = {2, 3, 4}
+    right = {2, 3, 4, 5}
 
     def line(cells: Sequence[str]) -> str:
         parts = [
@@ -439,36 +480,64 @@ def table(rows: Sequence[Series]) -> str:
 
 
 def growth(rows: Sequence[Series]) -> tuple[str, list[dict[str, Any]]]:
-    """Per-phase cost between consecutive sizes, per command: is it linear?"""
-    by_cmd: dict[str, dict[int, float]] = {}
+    """Cost per phase above the smallest sprint's, per command: is it linear?
+
+    The smallest size is the floor (start-up and imports); what a larger sprint costs beyond it,
+    divided by the extra phases, should stay flat if the work is linear. Best-of-N (min) is the
+    primary figure because it is the least disturbed by other load; the median is shown too.
+    """
+    by_cmd: dict[str, dict[int, Series]] = {}
     for s in rows:
         if s.phases is not None and s.times_s:
-            by_cmd.setdefault(s.command, {})[s.phases] = s.median_ms()
-    lines = ["Growth (median ms; marginal = extra ms per extra phase between sizes)"]
+            by_cmd.setdefault(s.command, {})[s.phases] = s
+    lines = [
+        "Growth: extra ms per extra phase above the smallest sprint, min-based (median-based);",
+        "flat from size to size = linear. 'noise' = the largest median-min spread involved.",
+    ]
     data: list[dict[str, Any]] = []
     for cmd, sizes in by_cmd.items():
         ordered = sorted(sizes)
         if len(ordered) < 2:
             continue
-        marginals: list[float] = []
+        floor = sizes[ordered[0]]
+        floor_min = min(floor.times_s) * 1000.0
         parts: list[str] = []
-        for a, b in itertools.pairwise(ordered):
-            m = (sizes[b] - sizes[a]) / (b - a)
-            marginals.append(m)
-            parts.append(f"{a}->{b}: {m:.3f} ms/phase")
-        per_phase = "; ".join(f"{n}: {sizes[n] / n:.3f} ms per phase overall" for n in ordered[1:])
+        per_phase: dict[int, float] = {}
+        extra: dict[int, float] = {}
+        for n in ordered[1:]:
+            s = sizes[n]
+            extra[n] = min(s.times_s) * 1000.0 - floor_min
+            per_phase[n] = extra[n] / (n - ordered[0])
+            med = (s.median_ms() - floor.median_ms()) / (n - ordered[0])
+            parts.append(f"{n}: {extra[n]:+.0f} ms, {per_phase[n]:.3f} ({med:.3f}) ms/phase")
+        noise = max(s.median_ms() - min(s.times_s) * 1000.0 for s in sizes.values())
         shape = ""
-        if len(marginals) >= 2 and marginals[-2] > 0:
-            ratio = marginals[-1] / marginals[-2]
-            shape = (
-                "about linear"
-                if 0.67 <= ratio <= 1.5
-                else ("super-linear" if ratio > 1.5 else "sub-linear")
-            )
-            shape = f"  => last/previous marginal {ratio:.2f}: {shape}"
-        lines.append(f"  {cmd:<14} {'; '.join(parts)}  ({per_phase}){shape}")
+        if len(ordered) >= 3:
+            a, b = ordered[-2], ordered[-1]
+            if extra[a] <= noise or per_phase[a] <= 0:
+                shape = f"cannot tell: {extra[a]:+.0f} ms at {a} is within noise ({noise:.0f} ms)"
+            else:
+                ratio = per_phase[b] / per_phase[a]
+                word = (
+                    "about linear"
+                    if 0.67 <= ratio <= 1.5
+                    else ("super-linear" if ratio > 1.5 else "sub-linear")
+                )
+                shape = f"{word} (per-phase {b}/{a} = {ratio:.2f})"
+        lines.append(
+            f"  {cmd:<14} floor {ordered[0]}: {floor_min:.0f} ms; {'; '.join(parts)}"
+            f"; noise {noise:.0f} ms" + (f"  => {shape}" if shape else "")
+        )
         data.append(
-            {"command": cmd, "median_ms": sizes, "marginal_ms_per_phase": marginals, "shape": shape}
+            {
+                "command": cmd,
+                "floor_phases": ordered[0],
+                "floor_min_ms": round(floor_min, 2),
+                "extra_min_ms": {n: round(v, 2) for n, v in extra.items()},
+                "ms_per_extra_phase_min": {n: round(v, 4) for n, v in per_phase.items()},
+                "noise_ms": round(noise, 2),
+                "shape": shape,
+            }
         )
     return "\n".join(lines), data
 
@@ -500,6 +569,13 @@ def quoted(rows: Sequence[Series]) -> tuple[str, list[dict[str, Any]]]:
             }
         )
     return "\n".join(lines), data
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews wall time."""
+    if not hasattr(os, "getloadavg"):
+        return "?"
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -536,6 +612,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help="run the console script next to this interpreter, or `python -m` (default auto)",
     )
+    parser.add_argument(
+        "--bytecode",
+        choices=("cached", "inherit"),
+        default="cached",
+        help="cached: a private PYTHONPYCACHEPREFIX, as an installed package has its .pyc "
+        "(default); inherit: the environment's own setting (PYTHONDONTWRITEBYTECODE=1 makes "
+        "every call compile an editable checkout from source)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
@@ -544,17 +628,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     base = conductor_argv(args.via)
     root = Path(tempfile.mkdtemp(prefix="conductor-bench-"))
+    pycache = root / "pycache" if args.bytecode == "cached" else None
     failures: list[Failure] = []
     rows: list[Series] = []
     started = time.perf_counter()
+    load_before = load_average()
     try:
-        rows += baselines(args.runs, base, root, args.quiet)
+        rows += baselines(args.runs, base, root, pycache=pycache, quiet=args.quiet)
         for n in args.phases:
             runs = args.runs
             if n >= TARGET_LARGE_PHASES and args.large_runs:
                 runs = args.large_runs
             size_started = time.perf_counter()
-            rows += SizeBench(root / f"size-{n}", n, base, failures, args.quiet).run(runs)
+            bench = SizeBench(
+                root / f"size-{n}", n, base, failures, pycache=pycache, quiet=args.quiet
+            )
+            rows += bench.run(runs)
             if not args.quiet:
                 took = time.perf_counter() - size_started
                 print(f"  [{n} phases] took {took:.1f} s", file=sys.stderr, flush=True)
@@ -564,11 +653,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     total_s = time.perf_counter() - started
+    load = f"{load_before} at start, {load_average()} at end"
+    inherited = os.environ.get("PYTHONDONTWRITEBYTECODE")
+    bytecode = (
+        "cached in a private PYTHONPYCACHEPREFIX (warmed before timing)"
+        if pycache is not None
+        else "inherited from the environment"
+    ) + (f"; the environment has PYTHONDONTWRITEBYTECODE={inherited}" if inherited else "")
 
     print(
         f"conductor CLI wall time: whole processes via {' '.join(base)}\n"
         f"python {platform.python_version()} ({sys.executable}), {platform.platform()}, "
-        f"{os.cpu_count()} CPUs; bench took {total_s:.0f} s"
+        f"{os.cpu_count()} CPUs, load average {load}; bench took {total_s:.0f} s\n"
+        f"bytecode: {bytecode}"
     )
     print()
     print(table(rows))
@@ -600,6 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "conductor": base,
             "runs": args.runs,
+            "bytecode": bytecode,
+            "load_average": load,
             "sizes": args.phases,
             "results": [s.as_json() for s in rows],
             "growth": growth_data,

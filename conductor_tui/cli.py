@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from .core.models import PhaseView, SprintView
     from .core.store import Sprint, Store
 
+INHERITED_ENV: dict[str, str] | None = None  # the environment as the caller gave it
+
 GLYPH = {
     "done": "✓",
     "held": "●",
@@ -594,6 +596,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `conductor`."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `conductor status | head` ends quietly
+    # pydantic scans every installed package for plugins on first use (~16 ms); we use none.
+    # Only for this process: `run` hands its command the environment it was given.
+    global INHERITED_ENV
+    INHERITED_ENV = dict(os.environ)
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     # `run PHASE [options] -- CMD ...`: everything after the first -- is the command, verbatim

@@ -37,7 +37,9 @@ def run_phase(ctx: Context) -> int:
         ctx.emit("OK", f"claimed {args.phase!r} (token {token}); running {cmd[0]}")
         sys.stdout.flush()
     try:
-        child = subprocess.Popen(cmd)
+        from . import cli
+
+        child = subprocess.Popen(cmd, env=cli.INHERITED_ENV)
     except OSError as exc:
         sprint.abort(args.phase, agent=agent, token=token)
         raise BadInput(f"cannot run {cmd[0]!r}: {exc.strerror}") from None

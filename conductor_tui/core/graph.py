@@ -376,23 +376,51 @@ def upstream_batches(
 def _greedy_batches(
     phases: Sequence[PhaseDef], classes: Mapping[str, Concurrency], done: set[str]
 ) -> list[BatchView]:
-    """Greedy list scheduling: all ready reads together, else the first ready writer alone."""
+    """Greedy list scheduling: all ready reads together, else the first ready writer alone.
+
+    Linear in phases plus edges: each phase becomes ready once, when its last dependency settles.
+    """
     order = topo_order(phases)
-    deps = {phase.name: phase.depends_on for phase in phases}
-    settled = {name for name in order if name in done}  # done or in an earlier batch
-    remaining = [name for name in order if name not in done]
+    rank = {name: i for i, name in enumerate(order)}
+    waiting = {
+        p.name: sum(1 for dep in p.depends_on if dep not in done)
+        for p in phases
+        if p.name not in done
+    }
+    after: dict[str, list[str]] = {name: [] for name in rank}
+    for p in phases:
+        for dep in p.depends_on:
+            after[dep].append(p.name)
+    reads: list[tuple[int, str]] = []
+    others: list[tuple[int, str]] = []
+
+    def release(name: str) -> None:
+        queue = reads if _class_of(classes, name) == "read" else others
+        heapq.heappush(queue, (rank[name], name))
+
+    for name, count in waiting.items():
+        if count == 0:
+            release(name)
     out: list[BatchView] = []
-    while remaining:
-        ready = [name for name in remaining if all(dep in settled for dep in deps[name])]
-        if not ready:
-            raise GraphError("phase graph cannot be scheduled")
-        reads = [name for name in ready if _class_of(classes, name) == "read"]
-        chosen = reads if reads else ready[:1]
-        kind: Concurrency = "read" if reads else _class_of(classes, chosen[0])
+    scheduled = 0
+    while reads or others:
+        if reads:
+            chosen = [name for _, name in sorted(reads)]
+            reads.clear()
+            kind: Concurrency = "read"
+        else:
+            chosen = [heapq.heappop(others)[1]]
+            kind = _class_of(classes, chosen[0])
         out.append(BatchView(batch=len(out) + 1, type=kind, phases=chosen))
-        settled.update(chosen)
-        taken = set(chosen)
-        remaining = [name for name in remaining if name not in taken]
+        scheduled += len(chosen)
+        for name in chosen:
+            for nxt in after[name]:
+                if nxt in waiting:
+                    waiting[nxt] -= 1
+                    if waiting[nxt] == 0:
+                        release(nxt)
+    if scheduled != len(waiting):
+        raise GraphError("phase graph cannot be scheduled")
     return out
 
 

@@ -30,26 +30,21 @@ def _no_constants(name: str) -> Any:
     raise MalformedJSON(f"non-standard number {name}")
 
 
-def _depth(text: str) -> int:
-    """Deepest bracket nesting, ignoring strings; cheap guard before json recursion."""
-    depth = best = 0
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            best = max(best, depth)
-        elif ch in "]}":
-            depth -= 1
-    return best
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether a parsed document nests deeper than limit (iterative: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def loads_strict(data: bytes, *, limit: int = MAX_RECORD_BYTES) -> Any:
@@ -60,14 +55,17 @@ def loads_strict(data: bytes, *, limit: int = MAX_RECORD_BYTES) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedJSON(f"not UTF-8 text (byte {exc.start})") from None
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
-        raise MalformedJSON(f"nested deeper than {MAX_DEPTH}")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except MalformedJSON:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise MalformedJSON(f"nested deeper than {MAX_DEPTH}") from None
+    except ValueError as exc:
         raise MalformedJSON(str(exc) or "invalid JSON") from None
+    if _too_deep(value, MAX_DEPTH):
+        raise MalformedJSON(f"nested deeper than {MAX_DEPTH}")
+    return value
 
 
 def read_bytes_nofollow(path: str, *, limit: int = MAX_RECORD_BYTES) -> bytes:

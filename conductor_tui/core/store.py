@@ -1078,15 +1078,16 @@ class Store:
         except (MalformedJSON, ValueError, OSError) as exc:
             raise BadInput(f"{path} is malformed: {_first_line(exc)}") from None
 
-    def load_sprint(self, path: str) -> Sprint:
+    def load_sprint(self, path: str, record: SprintRecord | None = None) -> Sprint:
         """Open a sprint directory; BadInput when its sprint.json is missing or malformed."""
         sj = os.path.join(path, "sprint.json")
-        try:
-            record = SprintRecord.model_validate(read_json(sj))
-        except FileNotFoundError:
-            raise BadInput(f"no sprint.json in {path}") from None
-        except (MalformedJSON, ValueError, OSError) as exc:
-            raise BadInput(f"{sj} is malformed: {_first_line(exc)}") from None
+        if record is None:
+            try:
+                record = SprintRecord.model_validate(read_json(sj))
+            except FileNotFoundError:
+                raise BadInput(f"no sprint.json in {path}") from None
+            except (MalformedJSON, ValueError, OSError) as exc:
+                raise BadInput(f"{sj} is malformed: {_first_line(exc)}") from None
         from .graph import validate_graph
 
         try:
@@ -1139,7 +1140,7 @@ class Store:
                     continue
                 if broken:
                     raise BadInput(f"a newer sprint's sprint.json is malformed ({broken[0]})")
-                return self.load_sprint(path)
+                return self.load_sprint(path, record)
             if broken:
                 raise BadInput(f"sprint.json is malformed ({broken[0]})")
         return None
@@ -1163,10 +1164,14 @@ class Store:
         for name in self._sprint_dirs():
             if project_hash(project) not in name:
                 continue
-            with contextlib.suppress(BadInput):
-                sprint = self.load_sprint(os.path.join(self.conductor_dir, name))
-                if sprint.record.project == project and sprint.record.status != "archived":
-                    previous.append(sprint)
+            path = os.path.join(self.conductor_dir, name)
+            try:  # only active sprints are opened in full: archived ones can pile up
+                record = SprintRecord.model_validate(read_json(os.path.join(path, "sprint.json")))
+            except (OSError, MalformedJSON, ValueError):
+                continue
+            if record.project == project and record.status != "archived":
+                with contextlib.suppress(BadInput):
+                    previous.append(self.load_sprint(path, record))
         if not force:
             for sprint in previous:
                 live = [pv for pv in sprint.view().phases if pv.status in LIVE]
