@@ -126,6 +126,7 @@ class LockState:
     tokens: list[str] = field(default_factory=list)
     double_grant: bool = False
     problem: str | None = None
+    dir_mtime: float | None = None
 
 
 @dataclass
@@ -177,12 +178,28 @@ class Sprint:
             return None, f"done record cannot be read: {exc.strerror}", True
 
     def _read_lock(self, pdir: str) -> LockState:
+        """A stable reading of the lock.
+
+        A release or a claim in flight moves files between the listing and the reads, which can
+        make one reading look torn; a reading is only called malformed when a second one agrees.
+        """
+        ls = self._read_lock_once(pdir)
+        for _ in range(4):
+            if ls.form != "malformed" and not ls.problem:
+                return ls
+            again = self._read_lock_once(pdir)
+            if (again.form, again.token, again.problem) == (ls.form, ls.token, ls.problem):
+                return again
+            ls = again
+        return ls
+
+    def _read_lock_once(self, pdir: str) -> LockState:
         lock = os.path.join(pdir, "lock")
         try:
             st = os.lstat(lock)
         except FileNotFoundError:
             return LockState()
-        state = LockState(exists=True)
+        state = LockState(exists=True, dir_mtime=st.st_mtime)
         if stat.S_ISLNK(st.st_mode):
             state.form, state.problem = "malformed", "lock is a symlink"
             return state
@@ -252,8 +269,16 @@ class Sprint:
         return state
 
     def _lock_view(self, ls: LockState, now: float) -> LockView | None:
-        if not ls.exists:
-            return None
+        """The verdict on one reading of a lock (None when nobody holds the phase)."""
+        if not ls.exists or ls.form == "empty":
+            return None  # an empty lock directory is free: the next claim's rename replaces it
+        view = self._judge(ls, now)
+        if ls.double_grant and view.verdict != "contested":
+            view.verdict = "contested"
+            view.evidence.insert(0, "a nested lock.d: upstream sprint.sh granted it twice")
+        return view
+
+    def _judge(self, ls: LockState, now: float) -> LockView:
         store = self.store
         if ls.form == "fenced" and ls.owner is not None:
             o = ls.owner
@@ -285,12 +310,6 @@ class Sprint:
                     "a claim, reclaim or `conductor doctor --fix` finishes the release",
                 ],
                 double_grant=ls.double_grant,
-            )
-        if ls.form == "empty":
-            return LockView(
-                form="unknown",
-                verdict="stale",
-                evidence=["empty lock directory left by a crash; the next claim replaces it"],
             )
         problem = ls.problem or "unreadable lock"
         return LockView(
@@ -325,6 +344,8 @@ class Sprint:
                     problems.append(problem)
         if not os.path.isdir(pdir):
             problems.append("phase directory is missing")
+        if ls.form == "empty" and ls.dir_mtime is not None and now - ls.dir_mtime > ENDING_GRACE_S:
+            problems.append("an empty lock directory left by a crash; the next claim replaces it")
         if done_set is None:
             done_set = {d for d in pdef.depends_on if self._is_done(d)}
         blocked_by = [d for d in pdef.depends_on if d not in done_set]
@@ -338,10 +359,6 @@ class Sprint:
             problems.append(done_problem)
         elif lock is not None:
             status = lock.verdict
-            if lock.double_grant:
-                status = "contested"
-                lock.verdict = "contested"
-                lock.evidence.insert(0, "a nested lock.d: upstream sprint.sh granted it twice")
             if lock.malformed:
                 problems.append(lock.malformed)
         else:
@@ -724,22 +741,36 @@ class Sprint:
         return holder
 
     def reclaim(self, phase: str, *, agent: str, force: bool = False) -> LockView:
-        """Free a stale lock (any lock with force), keeping the evidence in the history."""
+        """Free a stale lock (any lock with force), keeping the evidence in the history.
+
+        The verdict and the action come from one reading: the claim ended is exactly the token
+        that was judged, so a claim made since (by anyone) is never ended by mistake.
+        """
         pdir = self.phase_dir(phase)
-        pv = self.phase_view(phase)
+        now = self.store.clock()
         ls = self._read_lock(pdir)
-        if not ls.exists or pv.lock is None:
-            raise Refused(f"{phase!r} is not locked; nothing to reclaim")
-        lv = pv.lock
-        if lv.verdict != "stale" and not force:
-            why = "; ".join(lv.evidence)
-            raise NotStale(f"{phase!r} is {lv.verdict}, not stale ({why}); use --force to override")
         if ls.form == "ending" and ls.token:
+            settled = self._settled_end(pdir, ls.token, now)
             self._finish_release(pdir, ls.token)
-        elif ls.form == "empty":
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.join(pdir, "lock"))
+            if settled is not None and settled[1] is None:
+                raise Refused(f"{phase!r} is not locked: its claim was just released")
+            lv = LockView(
+                form="fenced",
+                verdict="stale",
+                token=ls.token,
+                agent=ls.meta.agent if ls.meta else "",
+                evidence=["finished a release that was interrupted"],
+            )
         else:
+            found = self._lock_view(ls, now)
+            if found is None:
+                raise Refused(f"{phase!r} is not locked; nothing to reclaim")
+            lv = found
+            if lv.verdict != "stale" and not force:
+                why = "; ".join(lv.evidence)
+                raise NotStale(
+                    f"{phase!r} is {lv.verdict}, not stale ({why}); use --force to override"
+                )
             reason = "; ".join(lv.evidence)
             self._commit_end(pdir, phase, ls, how="reclaimed", by=agent, reason=reason)
             self.store.crash("reclaim.committed")
@@ -788,14 +819,34 @@ class Sprint:
                 ) from None
             return
         os.mkdir(dest)
-        moved = False
-        for entry in ("meta.json", "lock.d"):
-            with contextlib.suppress(FileNotFoundError):
-                os.rename(os.path.join(lock, entry), os.path.join(dest, entry))
-                moved = True
-        if not moved and ls.form != "malformed":
-            raise Fenced(f"fenced: the lock of {phase!r} was already released")
+        try:
+            os.rename(os.path.join(lock, "meta.json"), os.path.join(dest, "meta.json"))
+        except FileNotFoundError:
+            if ls.form != "malformed":
+                raise Fenced(f"fenced: the lock of {phase!r} was already released") from None
+        else:
+            if ls.form != "malformed" and not self._same_upstream(dest, ls):
+                # another claimer replaced the lock since we judged it: give its record back
+                with contextlib.suppress(OSError):
+                    os.link(os.path.join(dest, "meta.json"), os.path.join(lock, "meta.json"))
+                raise Fenced(f"fenced: the lock of {phase!r} changed hands while we acted")
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            os.rename(os.path.join(lock, "lock.d"), os.path.join(dest, "lock.d"))
         _write_end(dest, how, by, self.store.clock(), reason)
+
+    def _same_upstream(self, dest: str, ls: LockState) -> bool:
+        """Whether the upstream record moved into dest is the one that was judged."""
+        try:
+            moved = LockMeta.model_validate(read_json(os.path.join(dest, "meta.json")))
+        except (OSError, MalformedJSON, ValueError):
+            return False
+        judged = ls.meta or LockMeta()
+        return (moved.agent, moved.claimed_at, moved.pid, moved.token) == (
+            judged.agent,
+            judged.claimed_at,
+            judged.pid,
+            judged.token,
+        )
 
     def _end_token(
         self, pdir: str, phase: str, token: str, *, how: str, by: str, reason: str, nonce: str
@@ -868,6 +919,8 @@ class Sprint:
         if not os.path.lexists(lock):
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.join(pdir, "lock.d"))
+            if os.path.lexists(lock):
+                _ensure_sentinel(pdir)  # a claim was published meanwhile: it keeps its sentinel
         with contextlib.suppress(OSError):
             fsync_dir(pdir)
 
