@@ -34,6 +34,7 @@ from .widgets.locks import LocksTable
 
 MIN_WIDTH, MIN_HEIGHT = 40, 12
 MUTATIONS = ("claim", "abort", "reclaim")
+OVERVIEW_ACTIONS = (*MUTATIONS, "details", "filter", "clear_filter", "tab")
 
 
 class StoreChanged(Message):
@@ -271,6 +272,10 @@ class ConductorApp(App[None]):
 
     @on(DataTable.RowHighlighted, "#locks-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # Only a user moving through the table moves the cursor: rows added by a live update
+        # highlight themselves too, and must not steal the selection.
+        if not event.data_table.has_focus:
+            return
         if event.row_key.value:
             self.query_one(PhaseGraph).selected = str(event.row_key.value)
 
@@ -298,11 +303,11 @@ class ConductorApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide mutations in read-only mode; dim what cannot apply to the selected phase."""
+        if len(self.screen_stack) > 1 and action in OVERVIEW_ACTIONS:
+            return False  # a details or dialog screen is on top: the overview's keys rest
         if action in MUTATIONS:
             if self.read_only:
                 return False
-            if isinstance(self.screen, (DetailsScreen, ConfirmScreen, HelpScreen)):
-                return None
             pv = self.selected_view()
             if pv is None:
                 return None
@@ -325,7 +330,7 @@ class ConductorApp(App[None]):
     def action_help(self) -> None:
         """Show every key, generated from the bindings."""
         groups = [
-            ("App", [b for b in self.BINDINGS if isinstance(b, Binding)]),
+            ("Overview", [b for b in self.BINDINGS if isinstance(b, Binding)]),
             ("Phase graph", [b for b in PhaseGraph.BINDINGS if isinstance(b, Binding)]),
         ]
         disabled = set(MUTATIONS) if self.read_only else set()
@@ -370,18 +375,15 @@ class ConductorApp(App[None]):
 
     def read_details(self, phase: str) -> PhaseDetails | str:
         """Read a phase's details (called from the details screen's worker thread)."""
-        sprint = self.loader.sprint
-        if sprint is None:
-            return "no sprint"
         try:
-            status, reasons = sprint.why(phase)
-            pv = sprint.view().phase(phase)
+            found = self.loader.details(phase)
         except ConductorError as exc:
             return exc.message
-        if pv is None:
-            return f"no phase {phase!r}"
+        if isinstance(found, str):
+            return found
+        pv, status, reasons = found
         artifact = check_artifact(pv.done) if pv.done is not None else None
-        return PhaseDetails(pv, status, reasons, artifact)
+        return PhaseDetails(pv, status, reasons, artifact, self.snapshot.view)
 
     def action_toggle_mouse(self) -> None:
         """Release the mouse (so tmux copy mode works) or capture it again."""
@@ -448,20 +450,17 @@ class ConductorApp(App[None]):
         self.query_one(PhaseGraph).selected = pv.name
         lock = pv.lock
         body = Text()
-        body.append(
-            f"Reclaim {pv.name!r} from {safe(lock.agent) or 'an unknown holder'} "
-            f"({lock.verdict}).\n\n"
-        )
+        holder = safe(lock.agent) or "an unknown holder"
+        body.append(f"Reclaim {pv.name!r} from {holder} ({lock.verdict}).\n")
         for ev in lock.evidence[:3]:
-            body.append(f"• {safe(ev, 200)}\n", style="dim")
+            body.append(f"• {safe(ev, 120)}\n", style="dim")
         body.append(
-            "\nThe lock is freed and the phase becomes claimable. If the holder comes "
-            "back, it is fenced."
+            "The lock is freed and the phase becomes claimable; a returning holder is fenced."
         )
         typed = None
         if lock.verdict != "stale":
             body.append(
-                "\n\nThe holder may still be working: this is a forced reclaim.", style="bold red"
+                "\nThe holder may still be working: this is a forced reclaim.", style="bold red"
             )
             typed = pv.name
         self._confirm(

@@ -56,8 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .model import Loader
 
         loader = Loader(store, project, sprint_id, args.skills)
-        first = loader.load()  # a missing store or a corrupt file is reported before the screen
-        if first.view is None and (sprint_id or not os.path.isdir(store_root)):
+        if not os.path.isdir(store_root):
+            what = f"no sprint {sprint_id}" if sprint_id else f"no active sprint for {project}"
+            raise ConductorError(
+                f"{what}: there is no store at {store_root}. Start a sprint with "
+                "`conductor start`, point --store or $NANOSTACK_STORE at a store, "
+                "or try `conductor-tui --demo`"
+            )
+        first = loader.load()  # a corrupt file is reported before the screen, not on it
+        if first.view is None and (sprint_id or first.fatal):
             raise ConductorError(first.error or "no sprint")
     except ConductorError as exc:
         print(f"ERROR: {exc.message}", file=sys.stderr)

@@ -68,6 +68,7 @@ class Snapshot:
     events: list[AuditEvent | str] = field(default_factory=list)
     attention: list[Attention] = field(default_factory=list)
     error: str | None = None
+    fatal: bool = False  # the store is unreadable, as opposed to waiting for a sprint
     load_s: float = 0.0
     holders: tuple[tuple[int, int | None], ...] = ()
     next_expiry_in: float | None = None
@@ -96,6 +97,7 @@ class Loader:
         self.skill_roots = list(skill_roots or [])
         self.events = events
         self.sprint: Sprint | None = None
+        self.classes: dict[str, str] = {}
 
     def find(self) -> Sprint | None:
         """The sprint to show (re-found on each load: a new sprint may have been started)."""
@@ -105,13 +107,27 @@ class Loader:
             return None
         return self.store.find_active(self.project)
 
+    def details(self, phase: str) -> tuple[PhaseView, str, list[str]] | str:
+        """A phase's fresh view (with the planner's class) and why it can or cannot be claimed."""
+        sprint = self.sprint
+        if sprint is None:
+            return "no sprint"
+        status, reasons = sprint.why(phase)
+        view = sprint.view()
+        pv = view.phase(phase)
+        if pv is None:
+            return f"no phase {phase!r}"
+        pv.concurrency = self.classes.get(phase, pv.concurrency)  # type: ignore[assignment]
+        pv.dependents = [p.name for p in sprint.record.phases if phase in p.depends_on]
+        return pv, status, reasons
+
     def load(self) -> Snapshot:
         """Read the store once; errors become a Snapshot with an error, never an exception."""
         started = time.perf_counter()
         try:
             sprint = self.find()
         except ConductorError as exc:
-            return Snapshot(view=None, error=exc.message)
+            return Snapshot(view=None, error=exc.message, fatal=True)
         self.sprint = sprint
         if sprint is None:
             return Snapshot(
@@ -128,6 +144,7 @@ class Loader:
         classes, _sources, warnings = resolve_concurrency(
             phases, store=self.store.root, skill_roots=roots
         )
+        self.classes = dict(classes)
         for pv in view.phases:
             pv.concurrency = classes.get(pv.name, "write")
         done = {pv.name for pv in view.phases if pv.status == "done"}

@@ -17,12 +17,12 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: 64; max-width: 95%; height: auto; border: thick $warning; background: $surface;
-        padding: 1 2;
+        width: 68; max-width: 96%; height: auto; max-height: 100%; border: thick $warning;
+        background: $surface; padding: 0 1;
     }
-    ConfirmScreen #title { text-style: bold; margin-bottom: 1; }
+    ConfirmScreen #title { text-style: bold; }
     ConfirmScreen #body { margin-bottom: 1; }
-    ConfirmScreen Input { margin-bottom: 1; }
+    ConfirmScreen #hint { color: $text-muted; }
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
     """
@@ -41,8 +41,8 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Label(Text(self.title_text), id="title")
             yield Static(self.body, id="body")
             if self.type_to_confirm:
-                yield Label(Text(f"Type {self.type_to_confirm!r} to confirm:"))
-                yield Input(placeholder=self.type_to_confirm, id="typed")
+                yield Label(Text(f"Type {self.type_to_confirm!r} to confirm:"), id="hint")
+                yield Input(placeholder="the phase name", id="typed")
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button(
@@ -62,6 +62,9 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value == self.type_to_confirm:
             self.dismiss(True)
+        else:
+            hint = Text(f"Type exactly {self.type_to_confirm!r} (or Esc to cancel):", style="bold")
+            self.query_one("#hint", Label).update(hint)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from ...core.artifacts import ArtifactCheck
-from ...core.models import PhaseView
+from ...core.models import PhaseView, SprintView
 from ...text import safe
 from ..model import GLYPH
 from ..style import STATUS_STYLE, age
@@ -31,6 +31,7 @@ class PhaseDetails:
     why_status: str
     reasons: list[str]
     artifact: ArtifactCheck | None
+    sprint: SprintView | None = None
 
 
 def _kv(rows: list[tuple[str, str]]) -> Table:
@@ -62,6 +63,10 @@ def render_details(d: PhaseDetails) -> Group:
     )
     head.append(f"  {pv.status}  ({pv.concurrency})", style="")
     parts.append(head)
+    if d.sprint is not None:
+        where = Text(f"sprint {d.sprint.sprint_id}", style="dim")
+        where.append(f"  {safe(d.sprint.project, 200)}", style="dim")
+        parts.append(where)
     parts.append(
         _kv(
             [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,7 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def bindings_table(groups: list[tuple[str, list[Binding]]], disabled: set[str]) -> Table:
+def bindings_table(
+    groups: list[tuple[str, list[Binding]]],
+    disabled: set[str],
+    display: Callable[[Binding], str] = lambda b: b.key,
+) -> Table:
     """A table of key -> description for each group of bindings."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -23,7 +29,9 @@ def bindings_table(groups: list[tuple[str, list[Binding]]], disabled: set[str]) 
             if not b.description or b.description in seen:
                 continue
             seen.add(b.description)
-            keys = ", ".join(k.strip() for k in b.key.split(","))
+            keys = ", ".join(
+                display(Binding(k.strip(), b.action, b.description)) for k in b.key.split(",")
+            )
             note = Text(b.description)
             if b.action.split("(")[0] in disabled:
                 note.append("  (off in this mode)", style="dim")
@@ -52,7 +60,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text("conductor-tui keys", style="bold"))
-            yield Static(bindings_table(self.groups, self.disabled))
+            yield Static(bindings_table(self.groups, self.disabled, self.app.get_key_display))
             yield Static(
                 Text(
                     "States: ✓ done  ● held  ◐ suspect  ✗ stale  ‼ contested  "

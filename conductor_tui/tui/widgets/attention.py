@@ -16,7 +16,10 @@ class AttentionList(Static):
     """Stale and suspect locks, double grants, malformed records, fenced completions."""
 
     DEFAULT_CSS = """
-    AttentionList { height: auto; max-height: 8; padding: 0 1; border-top: solid $panel; }
+    AttentionList {
+        height: auto; padding: 0 1; border-top: solid $panel;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     """
 
     def show(self, items: list[Attention], filter_text: str = "") -> None:
@@ -28,15 +31,15 @@ class AttentionList(Static):
         if not items:
             self.update(Text("✓ nothing needs attention", style="green"))
             return
-        lines = Text(
-            f"⚠ {len(items)} need{'s' if len(items) == 1 else ''} attention\n", style="bold"
-        )
-        for i, item in enumerate(items):
+        lines = Text(f"⚠ {len(items)} need{'s' if len(items) == 1 else ''} attention", style="bold")
+        for item in items:
             style = STATUS_STYLE.get(item.kind, "yellow")
-            lines.append(f"{KIND_GLYPH.get(item.kind, '!')} {item.kind:<9} ", style=style)
-            lines.append(f"{safe(item.phase, 24):<9} ", style="bold")
-            lines.append(safe(item.text, 160))
-            lines.append(f"  [{item.key}]", style="bold reverse")
-            if i < len(items) - 1:
-                lines.append("\n")
+            lines.append("\n")
+            # the key first, so it is never the part cut off at the edge
+            lines.append(f"{item.key:^7}", style="bold reverse")
+            lines.append(f" {KIND_GLYPH.get(item.kind, '!')} {item.kind:<9} ", style=style)
+            lines.append(f"{safe(item.phase, 24)}  ", style="bold")
+            lines.append(safe(item.text, 300))
+        lines.no_wrap = True
+        lines.overflow = "ellipsis"
         self.update(lines)

@@ -18,7 +18,7 @@ from ..model import GLYPH, Snapshot
 from ..style import STATUS_STYLE, age
 
 GAP = 3  # columns between two layers: "─┬▶"
-MIN_COL = 10
+MIN_COL = 12
 NODE_ROWS = 3  # name, state and age, agent
 BOX = {
     # (left, right, up, down) -> the bus character
@@ -41,6 +41,17 @@ BOX = {
 }
 
 
+def middle(text: str, width: int) -> str:
+    """Cut a name in the middle, keeping its kind and its distinguishing end (claude-…a90c2)."""
+    if len(text) <= width:
+        return text
+    if width < 5:
+        return text[:width]
+    head = max(1, min(text.find("-") + 1 if "-" in text else width // 2, width // 2))
+    tail = width - head - 1
+    return text[:head] + "…" + text[-tail:]
+
+
 def _fit(text: str, width: int) -> str:
     """Cut to width cells with an ellipsis, then pad."""
     if cell_len(text) > width:
@@ -60,7 +71,7 @@ class PhaseGraph(Widget, can_focus=True):
         Binding("h,left", "layer(-1)", "Previous column", show=False),
     ]
     DEFAULT_CSS = """
-    PhaseGraph { height: auto; width: 1fr; padding: 0 1; }
+    PhaseGraph { height: auto; width: 1fr; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
     """
 
     selected: reactive[str | None] = reactive(None)
@@ -78,6 +89,7 @@ class PhaseGraph(Widget, can_focus=True):
         self.snapshot: Snapshot | None = None
         self._node_rows: dict[str, int] = {}
         self.user_moved = False
+        self._pitch = NODE_ROWS + 1  # rows from one node to the next in a column
         self._list_mode = False
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
@@ -159,7 +171,7 @@ class PhaseGraph(Widget, can_focus=True):
         if snap is None or not snap.layers:
             return None
         n = len(snap.layers)
-        room = width - GAP * (n - 1)
+        room = width - 1 - GAP * (n - 1)  # one column spare for a scrollbar
         if room < MIN_COL * n:
             return None
         wants = []
@@ -168,7 +180,8 @@ class PhaseGraph(Widget, can_focus=True):
             for name in layer:
                 pv = snap.phase(name)
                 agent = len(pv.agent) if pv else 0
-                want = max(want, len(name) + 2, agent + 2)
+                state = len(pv.status) + 7 if pv else 0  # "  stale 12m"
+                want = max(want, len(name) + 2, agent + 2, state)
             wants.append(want)
         if sum(wants) <= room:
             return wants
@@ -186,7 +199,11 @@ class PhaseGraph(Widget, can_focus=True):
         if self._list_mode:
             return len(snap.order)
         tallest = max(len(layer) for layer in snap.layers)
-        return tallest * (NODE_ROWS + 1) - 1
+        # a blank row between nodes when the pane has room for it, none when it is short
+        self._pitch = (
+            NODE_ROWS + 1 if tallest * (NODE_ROWS + 1) - 1 <= container.height else NODE_ROWS
+        )
+        return tallest * self._pitch - (self._pitch - NODE_ROWS)
 
     def render(self) -> Text:
         snap = self.snapshot
@@ -218,7 +235,7 @@ class PhaseGraph(Widget, can_focus=True):
             Text(_fit(f"{glyph} {name}", width), style=f"bold {style}"),
             Text(_fit(f"  {pv.status} {when}".rstrip(), width), style=style),
             Text(
-                _fit(f"  {safe(pv.agent, 64)}" if pv.agent else "", width),
+                _fit("  " + middle(safe(pv.agent, 64), width - 2) if pv.agent else "", width),
                 style="dim" if not style else "",
             ),
         ]
@@ -233,14 +250,15 @@ class PhaseGraph(Widget, can_focus=True):
         snap = self.snapshot
         assert snap is not None and snap.view is not None
         layers = snap.layers
-        height = max(len(layer) for layer in layers) * (NODE_ROWS + 1) - 1
+        pitch = self._pitch
+        height = max(len(layer) for layer in layers) * pitch - (pitch - NODE_ROWS)
         # the row of each node: layers centred on the tallest
         top: dict[str, int] = {}
         for layer in layers:
-            block = len(layer) * (NODE_ROWS + 1) - 1
+            block = len(layer) * pitch - (pitch - NODE_ROWS)
             offset = (height - block) // 2
             for i, name in enumerate(layer):
-                top[name] = offset + i * (NODE_ROWS + 1)
+                top[name] = offset + i * pitch
         self._node_rows = top
         deps = {pv.name: pv.depends_on for pv in snap.view.phases}
         has_dependents = {d for ds in deps.values() for d in ds}

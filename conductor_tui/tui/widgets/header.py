@@ -38,32 +38,37 @@ class SprintHeader(Static):
         v = snap.view
         counts = Text()
         counts.append(f"{v.count('done')}/{len(v.phases)} done", style="bold")
+        shown = 0
         for status, style in (
-            ("held", "cyan"),
-            ("suspect", "yellow"),
             ("stale", "bold red"),
             ("contested", "bold magenta"),
             ("malformed", "magenta"),
+            ("suspect", "yellow"),
+            ("held", "cyan"),
         ):
             n = v.count(status)
-            if n or status in ("held", "stale", "suspect"):
+            if n:
                 counts.append(" · ")
-                counts.append(f"{n} {status}", style=style if n else "")
-        ident = Text(v.sprint_id, style="bold")
-        if v.status != "active":
-            ident.append(f" ({v.status})", style="yellow")
+                counts.append(f"{n} {status}", style=style)
+                shown += 1
+        if not shown:
+            counts.append(" · nobody holding", style="dim")
         width = max(20, (self.size.width or 120) - 2)
-        line = Text.assemble(mode, " ", ident, "  ", counts)
+        ident = v.sprint_id + ("" if v.status == "active" else f" ({v.status})")
+        # what matters most comes first; the id and then the project give way when narrow
+        line = Text.assemble(mode, " ", counts)
+        room = width - line.cell_len - 2
+        if room >= len(ident):
+            line.append("  " + ident, style="bold")
+            room -= len(ident) + 2
+            if room > 8:
+                project = safe(v.project, 300)
+                if len(project) > room - 1:
+                    project = "…" + project[-(room - 2) :]
+                line.append(" " + project, style="dim")
+        elif room > 8:
+            line.append("  " + ident[: room - 1] + "…", style="bold")
         if note:
             line.append("  " + note, style="italic")
-        room = width - line.cell_len - 2
-        if room > 8:
-            # the project path is the least important part: shown when it fits, cut from the left
-            project = safe(v.project, 300)
-            if len(project) > room:
-                project = "…" + project[-(room - 1) :]
-            line = Text.assemble(mode, " ", ident, Text(" " + project, style="dim"), "  ", counts)
-            if note:
-                line.append("  " + note, style="italic")
         line.truncate(width, overflow="ellipsis")
         self.update(line)

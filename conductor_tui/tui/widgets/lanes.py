@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -24,20 +25,24 @@ class BatchLanes(Static):
         if not lanes:
             self.update(Text("✓ every phase is done" if all_done else "no batches", style="green"))
             return
-        out = Text()
-        for i, lane in enumerate(lanes):
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", style="bold", no_wrap=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(ratio=1)  # phases wrap inside their own column
+        for lane in lanes:
             b = lane.batch
-            out.append(f"{b.batch:>2} ", style="bold")
-            out.append(f"{b.type:<9}", style="bold")
-            out.append(f" {lane.busy}/{lane.slots} busy ", style="cyan" if lane.busy else "dim")
-            out.append(f"({CLASS_NOTE[b.type]})  ", style="dim")
+            busy = Text(f"{lane.busy}/{lane.slots} busy", style="cyan" if lane.busy else "dim")
+            kind = Text(b.type, style="bold")
+            kind.append(f" ({CLASS_NOTE[b.type]})", style="dim")
+            phases = Text()
             for pv in lane.phases:
-                out.append(
-                    f"{GLYPH.get(pv.status, '?')} {pv.name}", style=STATUS_STYLE.get(pv.status, "")
-                )
+                if phases:
+                    phases.append("  ")
+                glyph = GLYPH.get(pv.status, "?")
+                phases.append(f"{glyph} {pv.name}", style=STATUS_STYLE.get(pv.status, ""))
                 if pv.agent and pv.status not in ("done", "ready", "blocked"):
-                    out.append(f" ({safe(pv.agent, 20)})", style="dim")
-                out.append("  ")
-            if i < len(lanes) - 1:
-                out.append("\n")
+                    phases.append(f" ({safe(pv.agent, 24)})", style="dim")
+            grid.add_row(str(b.batch), kind, busy, phases)
+        out = grid
         self.update(out)

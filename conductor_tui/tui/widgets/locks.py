@@ -9,7 +9,8 @@ from ...text import safe
 from ..model import GLYPH, Snapshot
 from ..style import STATUS_STYLE, age
 
-COLUMNS = ("Phase", "Verdict", "Agent", "Epoch", "Held", "Beat", "PID", "Alive", "Evidence")
+# the evidence right after who and how long: it is what explains a verdict
+COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PID", "Alive")
 
 
 class LocksTable(DataTable):
@@ -41,12 +42,12 @@ class LocksTable(DataTable):
                 Text(pv.name, style="bold"),
                 Text(f"{GLYPH.get(pv.status, '?')} {pv.status}", style=style),
                 Text(safe(lock.agent, 40)),
-                Text(str(lock.epoch) if lock.epoch is not None else "—"),
                 Text(age(lock.age_s)),
+                Text(safe("; ".join(lock.evidence), 200), style="dim"),
+                Text(str(lock.epoch) if lock.epoch is not None else "—"),
                 Text(beat),
                 Text(str(lock.holder_pid) if lock.holder_pid else "—"),
                 Text(alive, style="red" if lock.holder_alive is False else ""),
-                Text(safe("; ".join(lock.evidence), 200), style="dim"),
             ]
         with self.app.batch_update():
             existing = {str(k.value) for k in self.rows}

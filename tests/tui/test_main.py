@@ -1,0 +1,113 @@
+"""`conductor-tui` refuses bad stores before drawing anything: exit 2, one ERROR line, no trace."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from conductor_tui.core.store import Store
+from conductor_tui.tui.app import ConductorApp
+from conductor_tui.tui.main import main
+
+
+@pytest.fixture
+def no_screen(monkeypatch: pytest.MonkeyPatch, quiet_env: None) -> list[ConductorApp]:
+    """Record an app start instead of taking over the terminal (a test must never hang)."""
+    started: list[ConductorApp] = []
+    monkeypatch.setattr(ConductorApp, "run", lambda self, **kw: started.append(self))
+    return started
+
+
+@pytest.fixture
+def corrupt(tmp_path: Any) -> tuple[str, str, str]:
+    """(store, project, sprint id) of a sprint whose sprint.json is not JSON."""
+    project = tmp_path / "project"
+    project.mkdir()
+    store = Store(str(tmp_path / "store"))
+    sprint = store.start(str(project), agent="tester")
+    with open(os.path.join(sprint.path, "sprint.json"), "w", encoding="utf-8") as fh:
+        fh.write('{"sprint_id": ')
+    return store.root, str(project), sprint.sprint_id
+
+
+def check_refused(capsys: pytest.CaptureFixture[str], rc: int, *words: str) -> str:
+    """Exit 2 with an ERROR line naming the problem and no traceback."""
+    out, err = capsys.readouterr()
+    assert rc == 2, (out, err)
+    assert err.startswith("ERROR: "), err
+    assert "Traceback" not in err + out
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def test_missing_store_with_a_sprint_id(
+    capsys: pytest.CaptureFixture[str], no_screen: list[ConductorApp], tmp_path: Any
+) -> None:
+    missing = str(tmp_path / "nowhere")
+    rc = main(["--store", missing, "--project", str(tmp_path), "--sprint", "abc123"])
+    check_refused(capsys, rc, "no sprint abc123", missing)
+    assert not no_screen
+
+
+def test_missing_store_without_a_sprint_id(
+    capsys: pytest.CaptureFixture[str], no_screen: list[ConductorApp], tmp_path: Any
+) -> None:
+    rc = main(["--store", str(tmp_path / "nowhere"), "--project", str(tmp_path)])
+    check_refused(capsys, rc, "no active sprint")
+    assert not no_screen
+
+
+def test_corrupt_sprint_json_with_its_id(
+    capsys: pytest.CaptureFixture[str],
+    no_screen: list[ConductorApp],
+    corrupt: tuple[str, str, str],
+) -> None:
+    store, project, sprint_id = corrupt
+    rc = main(["--store", store, "--project", project, "--sprint", sprint_id])
+    check_refused(capsys, rc, "sprint.json is malformed")
+    assert not no_screen
+
+
+def test_corrupt_sprint_json_found_from_the_project(
+    capsys: pytest.CaptureFixture[str],
+    no_screen: list[ConductorApp],
+    corrupt: tuple[str, str, str],
+) -> None:
+    """main's own comment: 'a corrupt file is reported before the screen'."""
+    store, project, _ = corrupt
+    rc = main(["--store", store, "--project", project])
+    check_refused(capsys, rc, "sprint.json is malformed")
+    assert not no_screen, "the app started on a corrupt sprint.json"
+
+
+def test_project_that_is_not_a_directory(
+    capsys: pytest.CaptureFixture[str], no_screen: list[ConductorApp], tmp_path: Any
+) -> None:
+    rc = main(["--store", str(tmp_path), "--project", str(tmp_path / "missing")])
+    check_refused(capsys, rc, "is not a directory")
+    assert not no_screen
+
+
+def test_invalid_agent_name(
+    capsys: pytest.CaptureFixture[str],
+    no_screen: list[ConductorApp],
+    corrupt: tuple[str, str, str],
+) -> None:
+    store, project, _ = corrupt
+    rc = main(["--store", store, "--project", project, "--agent", "bad name\x1b[31m"])
+    err = check_refused(capsys, rc, "invalid agent name")
+    assert "\x1b" not in err
+    assert not no_screen
+
+
+def test_a_good_store_starts_the_app(no_screen: list[ConductorApp], tmp_path: Any) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    store = Store(str(tmp_path / "store"))
+    store.start(str(project), agent="tester")
+    rc = main(["--store", store.root, "--project", str(project), "--read-only"])
+    assert rc == 0
+    assert len(no_screen) == 1 and no_screen[0].read_only
