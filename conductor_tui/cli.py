@@ -205,13 +205,224 @@ def cmd_complete(ctx: Context) -> int:
         token=ctx.args.token,
         artifact=ctx.args.artifact,
         force=ctx.args.force,
+        validate=checkpoint_rule(ctx.args),
     )
+    if not ctx.args.artifact and not ctx.json:
+        print(
+            "warning: completed without an artifact: the next agent gets no checkpoint",
+            file=sys.stderr,
+        )
     extra = f" with {record.artifact} (sha256 {record.sha256[:12]})" if record.sha256 else ""
     ctx.emit(
         "OK",
         f"completed {ctx.args.phase!r}{extra}",
         {"done": record.model_dump(exclude_none=True)},
     )
+    return 0
+
+
+def checkpoint_rule(args: argparse.Namespace) -> Callable[[Any], None] | None:
+    """The artifact check of complete and run: a context checkpoint unless waived."""
+    if getattr(args, "allow_no_checkpoint", False):
+        return None
+    from .core.artifacts import require_checkpoint
+
+    def rule(parsed: Any) -> None:
+        require_checkpoint(parsed)
+
+    return rule
+
+
+def cmd_artifact(ctx: Context) -> int:
+    """`artifact new PHASE`: write a template artifact to fill in."""
+    from .core.handoff import write_template
+
+    sprint = ctx.sprint()
+    path = write_template(sprint, ctx.args.phase, ctx.agent(), ctx.args.out)
+    ctx.emit(
+        "OK",
+        f"wrote {path}\nfill in context_checkpoint, then: "
+        f"conductor complete {ctx.args.phase} --artifact {path}",
+        {"path": path},
+    )
+    return 0
+
+
+def cmd_verify(ctx: Context) -> int:
+    """Report every artifact that changed after its phase was completed."""
+    from .core.handoff import verify
+    from .text import safe
+
+    checks = verify(ctx.sprint())
+    bad = [(phase, c) for phase, c in checks if c.problem]
+    if ctx.json:
+        print(
+            json.dumps(
+                {
+                    "ok": not bad,
+                    "artifacts": [
+                        {
+                            "phase": phase,
+                            "path": c.path,
+                            "recorded_sha256": c.recorded_sha256,
+                            "actual_sha256": c.actual_sha256,
+                            "changed": c.changed,
+                            "problem": c.problem,
+                        }
+                        for phase, c in checks
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 1 if bad else 0
+    for phase, c in checks:
+        if c.problem:
+            print(f"≠ {phase:<10} {safe(c.problem)}: {safe(c.path)}")
+            if c.changed:
+                print(f"  recorded {c.recorded_sha256}\n  now      {c.actual_sha256}")
+        else:
+            print(f"✓ {phase:<10} unchanged  {safe(c.path)}")
+    if not checks:
+        print("OK: no completed phase has an artifact yet")
+    elif bad:
+        print(
+            f"REFUSED: {len(bad)} artifact(s) changed or missing since completion", file=sys.stderr
+        )
+    else:
+        print(f"OK: {len(checks)} artifact(s) match their recorded SHA-256")
+    return 1 if bad else 0
+
+
+def cmd_context(ctx: Context) -> int:
+    """The sprint on one page, for an agent joining mid-sprint."""
+    from .core.handoff import context
+
+    page = context(ctx.sprint())
+    if ctx.json:
+        print(json.dumps(_context_json(page), ensure_ascii=False))
+    else:
+        print(_context_text(page))
+    return 0
+
+
+def _context_json(page: Any) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "sprint_id": page.sprint_id,
+        "project": page.project,
+        "completed": [
+            {
+                "phase": c.phase,
+                "agent": c.agent,
+                "completed_at": c.completed_at,
+                "artifact": c.artifact,
+                "checkpoint": c.checkpoint.model_dump() if c.checkpoint else None,
+                "problem": (c.check.problem or c.check.checkpoint_problem) if c.check else None,
+            }
+            for c in page.completed
+        ],
+        "in_progress": [
+            {
+                "phase": pv.name,
+                "agent": pv.agent,
+                "status": pv.status,
+                "claimed_at": pv.lock.claimed_at if pv.lock else "",
+            }
+            for pv in page.in_progress
+        ],
+        "ready": page.ready,
+        "blocked": [{"phase": pv.name, "needs": pv.blocked_by} for pv in page.blocked],
+        "attention": [{"phase": pv.name, "status": pv.status} for pv in page.attention],
+    }
+
+
+def _context_text(page: Any) -> str:
+    from .text import safe
+
+    out = [f"# Sprint {page.sprint_id}  {safe(page.project)}", ""]
+    if not page.completed:
+        out.append("Nothing is completed yet.")
+    for c in page.completed:
+        out.append(f"## {c.phase}  done by {safe(c.agent)} at {c.completed_at}")
+        cp = c.checkpoint
+        problem = (c.check.problem or c.check.checkpoint_problem) if c.check else "no artifact"
+        if c.check is not None and c.check.problem:
+            out.append(f"   ! {safe(c.check.problem)}")
+        if cp is None:
+            out.append(f"   (no checkpoint: {safe(problem or 'none')})")
+        else:
+            out.append("   " + safe(cp.summary, 2000))
+            for title, items in (
+                ("key files", cp.key_files),
+                ("decisions", cp.decisions_made),
+                ("open questions", cp.open_questions),
+            ):
+                if items:
+                    out.append(f"   {title}:")
+                    out.extend(f"     - {safe(item, 500)}" for item in items)
+        out.append("")
+    if page.in_progress:
+        out.append("## In progress")
+        for pv in page.in_progress:
+            when = pv.lock.claimed_at if pv.lock else ""
+            out.append(f"   {pv.name}: {pv.status} by {safe(pv.agent)} since {when}")
+        out.append("")
+    if page.attention:
+        out.append("## Needs attention")
+        out.extend(f"   {pv.name}: {pv.status}" for pv in page.attention)
+        out.append("")
+    out.append("## Next")
+    out.append("   claimable now: " + (", ".join(page.ready) if page.ready else "nothing"))
+    for pv in page.blocked:
+        out.append(f"   {pv.name} waits for {', '.join(pv.blocked_by)}")
+    return "\n".join(out)
+
+
+def cmd_resume(ctx: Context) -> int:
+    """What the calling agent was doing: the phase it holds, or the next one it can claim."""
+    from .core.handoff import resume
+
+    sprint = ctx.sprint()
+    r = resume(sprint, ctx.agent())
+    if ctx.json:
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "agent": r.agent,
+                    "holding": [
+                        {
+                            "phase": pv.name,
+                            "status": pv.status,
+                            "token": pv.lock.token,
+                            "epoch": pv.lock.epoch,
+                            "lease_expires_in": pv.lock.lease_expires_in,
+                        }
+                        for pv in r.holding
+                        if pv.lock is not None
+                    ],
+                    "ready": r.ready,
+                    "done_by_you": r.done_by_me,
+                }
+            )
+        )
+        return 0
+    if r.holding:
+        for pv in r.holding:
+            lock = pv.lock
+            assert lock is not None
+            print(f"HOLDING: {pv.name} ({pv.status}) token {lock.token} epoch {lock.epoch}")
+            for ev in lock.evidence[:1]:
+                print(f"  {ev}")
+            print(f"  heartbeat: conductor heartbeat {pv.name} --token {lock.token}")
+            print(f"  finish:    conductor complete {pv.name} --token {lock.token} --artifact F")
+        print("  context:   conductor context")
+    elif r.ready:
+        print(f"READY: you hold nothing; claimable now: {' '.join(r.ready)}")
+        print(f"  conductor claim {r.ready[0]}   (then: conductor context)")
+    else:
+        print("WAIT: you hold nothing and nothing is claimable now (conductor next, conductor why)")
     return 0
 
 
@@ -485,6 +696,10 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "clean": cmd_clean,
     "doctor": cmd_doctor,
     "run": cmd_run,
+    "artifact": cmd_artifact,
+    "verify": cmd_verify,
+    "context": cmd_context,
+    "resume": cmd_resume,
 }
 
 
@@ -557,6 +772,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--artifact", help="JSON artifact (inside the project or the store)")
     p.add_argument("--token", help="your claim's token")
     p.add_argument("--force", action="store_true", help="complete someone else's claim")
+    p.add_argument(
+        "--allow-no-checkpoint",
+        action="store_true",
+        help="accept an artifact without a context_checkpoint (upstream style)",
+    )
 
     p = add("abort", "give up your claim")
     p.add_argument("phase")
@@ -590,6 +810,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--artifact", help="artifact to complete with when CMD succeeds")
     p.add_argument("--ttl", type=_positive, default=300.0, help="lease in seconds (default 300)")
     p.add_argument("--every", type=_positive, help="heartbeat period (default ttl/3)")
+    p.add_argument(
+        "--allow-no-checkpoint",
+        action="store_true",
+        help="accept an artifact without a context_checkpoint",
+    )
+    p = add("artifact", "write a template artifact to fill in: artifact new PHASE")
+    p.add_argument("action", choices=["new"])
+    p.add_argument("phase")
+    p.add_argument("--out", help="where to write it (default <store>/<phase>/<stamp>.json)")
+    add("verify", "report artifacts that changed after completion")
+    add("context", "the sprint on one page: checkpoints, in progress, next")
+    add("resume", "what you were doing: the phase you hold, or the next to claim")
     return parser
 
 

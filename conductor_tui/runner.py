@@ -70,7 +70,15 @@ def run_phase(ctx: Context) -> int:
     code = 128 - code if code < 0 else code
     try:
         if code == 0:
-            sprint.complete(args.phase, agent=agent, token=token, artifact=args.artifact)
+            from .cli import checkpoint_rule
+
+            sprint.complete(
+                args.phase,
+                agent=agent,
+                token=token,
+                artifact=args.artifact,
+                validate=checkpoint_rule(args),
+            )
             ctx.emit("OK", f"completed {args.phase!r}", {**claimed, "exit_code": 0})
         else:
             sprint.abort(args.phase, agent=agent, token=token)

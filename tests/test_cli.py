@@ -36,6 +36,14 @@ DEFAULT_NAMES = ["think", "plan", "build", "review", "security", "qa", "ship"]
 ESC = "\x1b"
 DAY = 86400.0
 
+# A minimal valid hand-off: every artifact completed through the CLI must carry one (issue 5).
+CHECKPOINT = {
+    "summary": "Explored two designs; picked the session refresh.",
+    "key_files": ["shop/session.py"],
+    "decisions_made": ["refresh before payment"],
+    "open_questions": [],
+}
+
 
 @dataclass
 class Env:
@@ -403,7 +411,7 @@ def test_heartbeat_human_and_json(started: Env, cli) -> None:
 
 def test_complete_with_artifact_human_and_json(started: Env, cli) -> None:
     art = Path(started.project, "think.json")
-    art.write_text('{"ideas": ["a"]}')
+    art.write_text(json.dumps({"ideas": ["a"], "context_checkpoint": CHECKPOINT}))
     token = cli("claim", "think", "--json").json["token"]
     result = cli("complete", "think", "--token", token, "--artifact", str(art))
     assert result.rc == 0, result
@@ -688,7 +696,7 @@ def test_doctor_finishes_an_interrupted_release(started: Env, cli) -> None:
 
 def test_every_command_json_is_one_object(started: Env, cli, dead_pid_cli: str) -> None:
     art = Path(started.project, "a.json")
-    art.write_text("{}")
+    art.write_text(json.dumps({"context_checkpoint": CHECKPOINT}))
     token = cli("claim", "think", "--json").json["token"]
     commands = [
         ("heartbeat", "think", "--token", token),
@@ -846,7 +854,7 @@ def test_run_killed_command_reports_128_plus_signal(started: Env) -> None:
 
 def test_run_with_artifact_before_the_phase(started: Env) -> None:
     art = Path(started.project, "plan.json")
-    art.write_text('{"steps": 3}')
+    art.write_text(json.dumps({"steps": 3, "context_checkpoint": CHECKPOINT}))
     result = conductor(started, "run", "--artifact", str(art), "think", "--", "true")
     assert result.rc == 0, result
     done = json.loads(Path(started.phase("think"), "done").read_text())
@@ -857,7 +865,7 @@ def test_run_with_artifact_before_the_phase(started: Env) -> None:
 def test_run_with_options_after_the_phase(started: Env) -> None:
     # `run PHASE --artifact F -- CMD`: the options belong to run, not to the command
     art = Path(started.project, "plan.json")
-    art.write_text('{"steps": 3}')
+    art.write_text(json.dumps({"steps": 3, "context_checkpoint": CHECKPOINT}))
     result = conductor(started, "run", "think", "--artifact", str(art), "--", "true")
     assert result.rc == 0, result
     done = json.loads(Path(started.phase("think"), "done").read_text())

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import BadInput
 from .jsonio import MalformedJSON, loads_strict, read_bytes_nofollow
 from .models import DoneRecord
 
@@ -19,7 +20,7 @@ class Checkpoint(BaseModel):
 
     model_config = ConfigDict(extra="allow", defer_build=True)
 
-    summary: str
+    summary: str = Field(min_length=1)
     key_files: list[str] = Field(default_factory=list)
     decisions_made: list[Any] = Field(default_factory=list)
     open_questions: list[Any] = Field(default_factory=list)
@@ -61,8 +62,22 @@ def checkpoint_of(parsed: Any) -> tuple[Checkpoint | None, str | None]:
         if callable(errors):
             first = errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
-            return None, f"context_checkpoint.{where}: {first.get('msg', 'invalid')}"
+            where = f"context_checkpoint.{where}" if where else "context_checkpoint"
+            return None, f"{where}: {first.get('msg', 'invalid').lower()}"
         return None, f"context_checkpoint is invalid: {exc}"
+
+
+def require_checkpoint(parsed: Any) -> Checkpoint:
+    """The artifact's checkpoint, or BadInput saying precisely what is missing or wrong."""
+    checkpoint, problem = checkpoint_of(parsed)
+    if checkpoint is None:
+        raise BadInput(
+            f"{problem}; the next agent reads it instead of your chat log. Write one with "
+            "`conductor artifact new PHASE`, or pass --allow-no-checkpoint"
+        )
+    if not checkpoint.summary.strip():
+        raise BadInput("context_checkpoint.summary is empty: say what was done and what matters")
+    return checkpoint
 
 
 def check_artifact(done: DoneRecord) -> ArtifactCheck | None:
