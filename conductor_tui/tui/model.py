@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..core import audit
+from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
 from ..core.graph import layers, plan_batches, resolve_concurrency, topo_order
 from ..core.models import AuditEvent, BatchView, PhaseView, SprintView
@@ -98,6 +99,8 @@ class Loader:
         self.events = events
         self.sprint: Sprint | None = None
         self.classes: dict[str, str] = {}
+        # artifact checks keyed by what lstat says, so a reload re-hashes only what changed
+        self._artifact_cache: dict[str, tuple[tuple[int, int, int, str], str | None]] = {}
 
     def find(self) -> Sprint | None:
         """The sprint to show (re-found on each load: a new sprint may have been started)."""
@@ -171,22 +174,48 @@ class Loader:
             and pv.status != "done"
             and pv.lock.lease_expires_in > 0
         ]
+        changed = self._artifact_problems(view)
         return Snapshot(
             view=view,
             order=topo_order(phases),
             layers=layers(phases),
             lanes=lanes,
             events=events,
-            attention=attention(view, events),
+            attention=attention(view, events, changed),
             load_s=time.perf_counter() - started,
             holders=holders,
             next_expiry_in=min(expiries) if expiries else None,
         )
 
+    def _artifact_problems(self, view: SprintView) -> dict[str, str]:
+        """Done phases whose artifact changed, vanished or became unreadable since completion."""
+        problems: dict[str, str] = {}
+        for pv in view.phases:
+            done = pv.done
+            if done is None or not done.artifact or not done.sha256:
+                continue
+            try:
+                st = os.lstat(done.artifact)
+                key = (st.st_mtime_ns, st.st_size, st.st_ino, done.sha256)
+            except OSError:
+                key = (0, 0, 0, done.sha256)
+            cached = self._artifact_cache.get(done.artifact)
+            if cached is None or cached[0] != key:
+                check = check_artifact(done)
+                cached = (key, check.problem if check is not None else None)
+                self._artifact_cache[done.artifact] = cached
+            if cached[1]:
+                problems[pv.name] = cached[1]
+        return problems
 
-def attention(view: SprintView, events: list[AuditEvent | str]) -> list[Attention]:
+
+def attention(
+    view: SprintView, events: list[AuditEvent | str], changed: dict[str, str] | None = None
+) -> list[Attention]:
     """What needs a person now, most urgent first."""
     items: list[Attention] = []
+    for phase, problem in (changed or {}).items():
+        items.append(Attention(phase, "changed", f"{problem}; see `conductor verify`", "enter"))
     for pv in view.phases:
         lock = pv.lock
         if pv.status == "stale" and lock is not None:
@@ -226,7 +255,9 @@ def attention(view: SprintView, events: list[AuditEvent | str]) -> list[Attentio
             items.append(Attention(pv.name, "malformed", problem, "enter"))
     seen: set[str] = set()
     for e in reversed(events):
-        if isinstance(e, AuditEvent) and e.event == "sprint_fenced" and e.resource not in seen:
+        if not isinstance(e, AuditEvent) or e.event != "sprint_fenced" or e.resource in seen:
+            continue
+        if _not_done(view, e.resource):  # once the phase is done, the fencing is history
             seen.add(e.resource)
             items.append(
                 Attention(
@@ -239,3 +270,8 @@ def attention(view: SprintView, events: list[AuditEvent | str]) -> list[Attentio
             )
     items.sort(key=lambda a: URGENCY.get(a.kind, 9))
     return items
+
+
+def _not_done(view: SprintView, phase: str) -> bool:
+    pv = view.phase(phase)
+    return pv is not None and pv.status != "done"

@@ -690,3 +690,28 @@ async def test_log_tab_lists_the_sprints_events(built: Callable[[str], Built]) -
         text = screen_text(app)
         assert "claim" in text and "complete" in text and "review" in text
         assert "heartbeat" not in text
+
+
+@async_test
+async def test_a_changed_artifact_is_flagged_in_attention_and_details(
+    built: Callable[[str], Built],
+) -> None:
+    b = built("mid")
+    done = b.sprint.view().phase("build").done
+    assert done is not None and done.artifact
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert not any(a.kind == "changed" for a in app.snapshot.attention)
+        with open(done.artifact, "a", encoding="utf-8") as fh:
+            fh.write(" ")  # an edit after completion: same JSON, another SHA-256
+        app.request_reload()
+        await loaded(pilot, 2)
+        changed = [a for a in app.snapshot.attention if a.kind == "changed"]
+        assert [a.phase for a in changed] == ["build"]
+        assert "SHA-256" in changed[0].text and "changed" in screen_text(app)
+        await select(pilot, "build")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailsScreen)
+        assert "changed after completion" in screen_text(app)
