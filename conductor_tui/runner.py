@@ -85,7 +85,7 @@ def run_phase(ctx: Context) -> int:
             message = f"aborted {args.phase!r}: command exited {code}"
             ctx.emit("OK", message, {**claimed, "exit_code": code})
     except BadInput as exc:
-        print(f"ERROR: {exc.message}; releasing the claim", file=sys.stderr)
         sprint.abort(args.phase, agent=agent, token=token)
-        return 2
+        # reported like every other error, in the caller's format (one JSON object with --json)
+        raise BadInput(f"{exc.message}; releasing the claim") from None
     return code

@@ -48,6 +48,18 @@ class ArtifactCheck:
         )
 
 
+# pydantic's error types said in JSON's terms, for people and agents who write JSON
+JSON_WORDS = {
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "list_type": "must be a JSON array",
+    "string_type": "must be a string",
+    "missing": "is required but missing",
+    "string_too_short": "is empty: say what was done and what matters",
+}
+
+
 def checkpoint_of(parsed: Any) -> tuple[Checkpoint | None, str | None]:
     """The artifact's context_checkpoint, or the reason it has none usable."""
     if not isinstance(parsed, dict):
@@ -63,7 +75,8 @@ def checkpoint_of(parsed: Any) -> tuple[Checkpoint | None, str | None]:
             first = errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
             where = f"context_checkpoint.{where}" if where else "context_checkpoint"
-            return None, f"{where}: {first.get('msg', 'invalid').lower()}"
+            kind = first.get("type", "")
+            return None, f"{where} {JSON_WORDS.get(kind, first.get('msg', 'is invalid').lower())}"
         return None, f"context_checkpoint is invalid: {exc}"
 
 

@@ -14,6 +14,7 @@ from .models import PhaseView
 from .paths import check_phase
 from .store import Sprint
 
+RESERVED = frozenset({"conductor", "skills", "artifacts"})  # the store's own folders
 TEMPLATE_NOTE = "Fill in context_checkpoint: the next agent reads it instead of your chat log."
 
 
@@ -40,13 +41,23 @@ def write_template(sprint: Sprint, phase: str, agent: str, out: str | None) -> s
     """
     check_phase(phase)
     sprint.phase_dir(phase)  # an unknown phase is refused before anything is written
-    if out is None:
-        stamp = iso(sprint.store.clock()).replace(":", "").replace("-", "")
-        folder = os.path.join(sprint.store.root, phase)
-        os.makedirs(folder, exist_ok=True)
-        out = os.path.join(folder, f"{stamp}.json")
-    write_file_durable(out, dumps(template(phase, sprint.sprint_id, agent)))
-    return os.path.abspath(out)
+    data = dumps(template(phase, sprint.sprint_id, agent))
+    if out is not None:
+        write_file_durable(out, data)  # a path the user chose is never overwritten
+        return os.path.abspath(out)
+    stamp = iso(sprint.store.clock()).replace(":", "").replace("-", "")
+    # a phase named like the store's own folders gets a folder of its own
+    sub = (phase,) if phase not in RESERVED else ("artifacts", phase)
+    folder = os.path.join(sprint.store.root, *sub)
+    os.makedirs(folder, exist_ok=True)
+    for n in range(1, 1000):
+        path = os.path.join(folder, f"{stamp}.json" if n == 1 else f"{stamp}-{n}.json")
+        try:
+            write_file_durable(path, data)
+        except FileExistsError:
+            continue  # two templates in one second: the next free name
+        return os.path.abspath(path)
+    raise FileExistsError(folder)
 
 
 @dataclass
