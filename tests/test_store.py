@@ -34,7 +34,7 @@ from conductor_tui.core.errors import (
     NotStale,
     Refused,
 )
-from conductor_tui.core.liveness import iso, proc_info
+from conductor_tui.core.liveness import iso, iso_ms, proc_info
 from conductor_tui.core.paths import (
     TOKEN_RE,
     check_agent,
@@ -435,7 +435,7 @@ def test_claim_token_epoch_and_records(sprint: Sprint, live_pid: tuple[int, int 
     assert owner.token.split("-")[0] == "1"
     assert owner.agent == "worker-1"
     assert owner.ttl_s == 120.0
-    assert owner.claimed_at == owner.heartbeat_at == iso(T0)
+    assert owner.claimed_at == iso(T0) and owner.heartbeat_at == iso_ms(T0)
     lock = lock_path(sprint, "think")
     on_disk = json.loads(Path(lock, owner.token, "owner.json").read_text())
     assert on_disk["token"] == owner.token and on_disk["epoch"] == 1
@@ -626,13 +626,13 @@ def test_heartbeat_extends_the_lease(sprint: Sprint, store: Store, clock: FakeCl
     owner = far.claim("think", agent="a", ttl=100, holder_pid=4242)
     clock.advance(80)
     beat = far.heartbeat("think", agent="a", token=owner.token)
-    assert beat.heartbeat_at == iso(T0 + 80)
+    assert beat.heartbeat_at == iso_ms(T0 + 80)
     assert beat.token == owner.token and beat.epoch == owner.epoch
     on_disk = json.loads(Path(lock_path(sprint, "think"), owner.token, "owner.json").read_text())
-    assert on_disk["heartbeat_at"] == iso(T0 + 80)
+    assert on_disk["heartbeat_at"] == iso_ms(T0 + 80)
     assert json.loads(Path(lock_path(sprint, "think"), "meta.json").read_text())[
         "heartbeat_at"
-    ] == iso(T0 + 80)
+    ] == iso_ms(T0 + 80)
     clock.advance(80)  # 160 s after the claim, 80 s after the beat
     pv = sprint.view().phase("think")
     assert pv.status == "held"

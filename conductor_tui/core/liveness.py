@@ -51,6 +51,14 @@ def iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
+def iso_ms(ts: float) -> str:
+    """UTC timestamp with milliseconds, for lease fields: a lease must not lose up to a second."""
+    whole = int(ts)
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((ts - whole) * 1000):03d}Z"
+    )
+
+
 def parse_iso(text: str | None) -> float | None:
     """Epoch seconds of an ISO-8601 UTC timestamp, or None when it cannot be read."""
     if not text or not isinstance(text, str) or len(text) > 40:

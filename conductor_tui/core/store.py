@@ -39,6 +39,7 @@ from .liveness import (
     ProcInfo,
     hostname,
     iso,
+    iso_ms,
     judge_fenced,
     judge_upstream,
     proc_info,
@@ -550,7 +551,7 @@ class Sprint:
                 token=token,
                 epoch=epoch,
                 claimed_at=iso(now),
-                heartbeat_at=iso(now),
+                heartbeat_at=iso_ms(now),
                 ttl_s=float(ttl),
                 host=store.host,
                 holder_pid=pid,
@@ -660,7 +661,10 @@ class Sprint:
         if ttl is not None and not (0 < ttl <= 7 * 86400):
             raise BadInput(f"invalid --ttl {ttl}: between 0 and 604800 seconds")
         owner = ls.owner.model_copy(
-            update={"heartbeat_at": iso(self.store.clock()), "ttl_s": float(ttl or ls.owner.ttl_s)}
+            update={
+                "heartbeat_at": iso_ms(self.store.clock()),
+                "ttl_s": float(ttl or ls.owner.ttl_s),
+            }
         )
         tokdir = os.path.join(pdir, "lock", ls.token)
         try:
