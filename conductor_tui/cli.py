@@ -426,6 +426,60 @@ def cmd_resume(ctx: Context) -> int:
     return 0
 
 
+def cmd_guard(ctx: Context) -> int:
+    """Pre-tool hook: exit 2 (reason on stderr) to block a write by an agent on a read phase."""
+    from .core.errors import ConductorError as Failure
+    from .core.guard import (
+        MAX_PAYLOAD,
+        decide,
+        guard_identity,
+        held_phases,
+        needs_claims,
+        parse_hook,
+    )
+    from .core.paths import check_agent, find_store
+
+    call = parse_hook(sys.stdin.buffer.read(MAX_PAYLOAD + 1))
+    project = ctx.project
+    explicit_project = getattr(ctx.args, "project", None)
+    if not explicit_project and call.cwd and os.path.isdir(call.cwd):
+        project = os.path.abspath(call.cwd)
+    store_root = find_store(getattr(ctx.args, "store", None), project)
+    if not needs_claims(call, project=project, allow_under=[store_root]):
+        return 0  # a read, a conductor call, or a write outside the project: no store needed
+    explicit = getattr(ctx.args, "agent", None)
+    try:
+        agent = check_agent(explicit) if explicit is not None else guard_identity(call).agent
+        if not os.path.isdir(store_root):
+            return 0
+        from .core.graph import resolve_concurrency
+        from .core.store import Store
+
+        store = Store(store_root)
+        sprint = store.find_active(project)
+        if sprint is None:
+            return 0
+        view = sprint.view()
+        classes, _, _ = resolve_concurrency(
+            sprint.record.phases, store=store.root, skill_roots=store.config().skill_roots
+        )
+    except Failure as exc:
+        # a broken store must not block every tool call: say so, and let the host go on
+        print(f"conductor guard: {exc.message}", file=sys.stderr)
+        return 1
+    decision = decide(
+        call,
+        held_phases(view, classes, agent),
+        agent=agent,
+        project=view.project,
+        allow_under=[store.root],
+    )
+    if decision.allow:
+        return 0
+    print(decision.reason, file=sys.stderr)
+    return 2
+
+
 def cmd_abort(ctx: Context) -> int:
     """Give up the caller's claim."""
     sprint = ctx.sprint()
@@ -700,6 +754,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "verify": cmd_verify,
     "context": cmd_context,
     "resume": cmd_resume,
+    "guard": cmd_guard,
 }
 
 
@@ -822,6 +877,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("verify", "report artifacts that changed after completion")
     add("context", "the sprint on one page: checkpoints, in progress, next")
     add("resume", "what you were doing: the phase you hold, or the next to claim")
+    add("guard", "pre-tool hook: block writes while you hold only read phases (docs/GUARD.md)")
     return parser
 
 

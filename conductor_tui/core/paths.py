@@ -143,7 +143,7 @@ def detect_agent(env: Mapping[str, str] | None = None, ppid: int | None = None) 
         return Identity(env["NANOSTACK_AGENT"], "$NANOSTACK_AGENT")
     if env.get("CLAUDE_SESSION_ID"):
         return Identity(f"claude-{_clean(env['CLAUDE_SESSION_ID'][:8])}", "$CLAUDE_SESSION_ID")
-    if env.get("CLAUDE_CODE"):
+    if env.get("CLAUDE_CODE") or env.get("CLAUDECODE"):  # the protocol's name, and Claude Code's
         return Identity(f"claude-{ppid}", "$CLAUDE_CODE and the parent pid", unstable=True)
     if env.get("CODEX_SESSION_ID"):
         return Identity(f"codex-{_clean(env['CODEX_SESSION_ID'][:8])}", "$CODEX_SESSION_ID")
