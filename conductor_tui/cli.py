@@ -62,7 +62,7 @@ class Context:
         from .core.errors import BadInput
 
         sprint_id = getattr(self.args, "sprint", None)
-        if sprint_id:
+        if sprint_id is not None:
             return self.store.open_sprint(sprint_id)
         if not os.path.isdir(self.store.root):
             raise BadInput(
@@ -340,11 +340,11 @@ def _context_json(page: Any) -> dict[str, Any]:
 def _context_text(page: Any) -> str:
     from .text import safe
 
-    out = [f"# Sprint {page.sprint_id}  {safe(page.project)}", ""]
+    out = [f"# Sprint {safe(page.sprint_id, 80)}  {safe(page.project)}", ""]
     if not page.completed:
         out.append("Nothing is completed yet.")
     for c in page.completed:
-        out.append(f"## {c.phase}  done by {safe(c.agent)} at {c.completed_at}")
+        out.append(f"## {c.phase}  done by {safe(c.agent)} at {safe(c.completed_at, 40)}")
         cp = c.checkpoint
         problem = (c.check.problem or c.check.checkpoint_problem) if c.check else "no artifact"
         if c.check is not None and c.check.problem:
@@ -366,7 +366,7 @@ def _context_text(page: Any) -> str:
         out.append("## In progress")
         for pv in page.in_progress:
             when = pv.lock.claimed_at if pv.lock else ""
-            out.append(f"   {pv.name}: {pv.status} by {safe(pv.agent)} since {when}")
+            out.append(f"   {pv.name}: {pv.status} by {safe(pv.agent)} since {safe(when, 40)}")
         out.append("")
     if page.attention:
         out.append("## Needs attention")
@@ -552,7 +552,7 @@ def status_table(view: SprintView) -> str:
 
     done = view.count("done")
     lines = [
-        f"sprint {view.sprint_id}  {safe(view.project)}  ({view.status})  "
+        f"sprint {safe(view.sprint_id, 80)}  {safe(view.project)}  ({safe(view.status, 20)})  "
         f"{done}/{len(view.phases)} done",
     ]
     width = max([5, *(len(pv.name) for pv in view.phases)])
@@ -647,8 +647,10 @@ def cmd_batch(ctx: Context) -> int:
             )
         )
     else:
+        from .text import safe
+
         for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {safe(warning, 500)}", file=sys.stderr)
         sys.stdout.write(batches_jsonl(batches))
     return 0
 
@@ -717,7 +719,7 @@ def cmd_doctor(ctx: Context) -> int:
             )
         )
     elif not found:
-        print(f"OK: sprint {sprint.sprint_id} is healthy")
+        print(f"OK: sprint {safe(sprint.sprint_id, 80)} is healthy")
     else:
         for f in found:
             mark = "fixed" if f.fixed else ("would fix" if not ctx.args.fix else "left")

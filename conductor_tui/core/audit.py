@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 
 from .jsonio import MalformedJSON, loads_strict
@@ -30,8 +31,14 @@ def append(path: str, event: AuditEvent) -> None:
     data = event.model_dump(exclude_none=True)
     line = json.dumps(data, ensure_ascii=False, separators=(", ", ": ")) + "\n"
     raw = line.encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
     try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path} is not a regular file")  # a FIFO or device: never block on it
+        if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
+            raw = b"\n" + raw  # a torn last line stays torn; our event starts on a line of its own
         os.write(fd, raw)
     finally:
         os.close(fd)
@@ -42,11 +49,15 @@ def read(
 ) -> Iterator[AuditEvent | str]:
     """Yield events in order; an unreadable line is yielded as a string describing it."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return
     except OSError as exc:
         yield f"audit.log cannot be read: {exc.strerror}"
+        return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        yield "audit.log is not a regular file"
         return
     with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size

@@ -215,6 +215,9 @@ def critical_path(phases: Sequence[PhaseDef], done: set[str]) -> list[str]:
 # ---------------------------------------------------------------- concurrency classes
 
 
+STRICTNESS = {"read": 0, "write": 1, "exclusive": 2}
+
+
 def _front_matter_value(text: str) -> str | None:
     """The raw value of the `concurrency:` line of a closed front matter, or None."""
     lines = text.removeprefix("\ufeff").splitlines()
@@ -224,6 +227,7 @@ def _front_matter_value(text: str) -> str | None:
         end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == "---")
     except StopIteration:
         return None  # opened but never closed: yields nothing
+    values = []
     for line in lines[1:end]:
         key, sep, rest = line.partition(":")
         if not sep or key.rstrip() != "concurrency" or key != key.lstrip():
@@ -233,8 +237,13 @@ def _front_matter_value(text: str) -> str | None:
             value = value[1 : value.index(value[0], 1)]
         else:
             value = value.split(" #", 1)[0].strip()
-        return value
-    return None
+        values.append(value)
+    if len(values) > 1:
+        # conflicting lines: the strictest class wins, never a looser one by accident of order
+        known = [v for v in values if v in STRICTNESS]
+        if known:
+            return max(known, key=STRICTNESS.__getitem__)
+    return values[0] if values else None
 
 
 def front_matter_concurrency(text: str) -> Concurrency | None:

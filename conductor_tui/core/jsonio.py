@@ -30,6 +30,13 @@ def _no_constants(name: str) -> Any:
     raise MalformedJSON(f"non-standard number {name}")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999 overflows to infinity
+        raise MalformedJSON(f"number {text[:20]} is out of range")
+    return value
+
+
 def _too_deep(value: Any, limit: int) -> bool:
     """Whether a parsed document nests deeper than limit (iterative: no recursion to exhaust)."""
     stack = [(value, 1)]
@@ -56,7 +63,12 @@ def loads_strict(data: bytes, *, limit: int = MAX_RECORD_BYTES) -> Any:
     except UnicodeDecodeError as exc:
         raise MalformedJSON(f"not UTF-8 text (byte {exc.start})") from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constants,
+            parse_float=_finite,
+        )
     except MalformedJSON:
         raise
     except RecursionError:

@@ -30,7 +30,6 @@ from .jsonio import (
     dumps,
     fsync_dir,
     loads_strict,
-    read_bytes_nofollow,
     read_json,
     write_file_durable,
 )
@@ -198,7 +197,7 @@ class Sprint:
         lock = os.path.join(pdir, "lock")
         try:
             st = os.lstat(lock)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return LockState()
         state = LockState(exists=True, dir_mtime=st.st_mtime)
         if stat.S_ISLNK(st.st_mode):
@@ -344,7 +343,8 @@ class Sprint:
                 if problem:
                     problems.append(problem)
         if not os.path.isdir(pdir):
-            problems.append("phase directory is missing")
+            what = "is not a directory" if os.path.lexists(pdir) else "is missing"
+            problems.append(f"the phase directory {what}")
         if ls.form == "empty" and ls.dir_mtime is not None and now - ls.dir_mtime > ENDING_GRACE_S:
             problems.append("an empty lock directory left by a crash; the next claim replaces it")
         if done_set is None:
@@ -355,9 +355,10 @@ class Sprint:
             status = "done"
             if ls.exists and ls.form != "ending":
                 problems.append("a lock remains beside the done record")
-        elif done_problem:
+        elif done_problem or problems:
             status = "malformed"
-            problems.append(done_problem)
+            if done_problem:
+                problems.append(done_problem)
         elif lock is not None:
             status = lock.verdict
             if lock.malformed:
@@ -703,6 +704,9 @@ class Sprint:
             if validate is not None:
                 validate(parsed)
         ls = self._authorize(phase, pdir, agent, token, force, "complete")
+        if os.path.lexists(os.path.join(pdir, "done")):
+            # done is terminal; a corrupt one is a person's job, not something to write beside
+            raise Refused(f"{phase!r} already has a done record; see `conductor doctor`")
         epoch = ls.owner.epoch if ls.owner else None
         record = DoneRecord(
             agent=(ls.owner.agent if ls.owner else agent) if not force else agent,
@@ -807,7 +811,8 @@ class Sprint:
         nonce = nonce or secrets.token_hex(4)
         history = os.path.join(pdir, "history")
         os.makedirs(history, exist_ok=True)
-        if ls.form == "fenced" and ls.token:
+        if ls.token and ls.form in ("fenced", "malformed"):
+            # one of our claims, readable or not: its token path is what ends it
             self._end_token(pdir, phase, ls.token, how=how, by=by, reason=reason, nonce=nonce)
             return
         # Upstream lock (no token) or a malformed one ended with --force: move its records
@@ -1169,7 +1174,8 @@ class Store:
             return []
         except NotADirectoryError:
             raise BadInput(f"{self.conductor_dir} is not a directory") from None
-        return sorted(n for n in names if not n.startswith("."))
+        # a name that is not a safe id is not one of our sprints (and must never be printed raw)
+        return sorted(n for n in names if SPRINT_RE.fullmatch(n) or _loose_id(n))
 
     def find_active(self, project: str) -> Sprint | None:
         """The active sprint of a project (or of its nearest ancestor), as upstream finds it."""
@@ -1324,17 +1330,34 @@ class Store:
             raise BadInput(f"artifact {show(artifact)} is a symlink; pass the file itself")
         if not stat.S_ISREG(st.st_mode):
             raise BadInput(f"artifact {show(artifact)} is not a regular file")
-        real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
         roots = [os.path.realpath(project), os.path.realpath(self.root)]
-        if not any(_inside(real, root) for root in roots):
-            raise BadInput(f"artifact {show(artifact)} is outside the project and the store")
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
         try:
-            data = read_bytes_nofollow(real, limit=MAX_ARTIFACT)
+            fd = os.open(path, flags)
+        except OSError as exc:
+            raise BadInput(f"artifact {show(artifact)} cannot be opened: {exc.strerror}") from None
+        try:
+            # Judge the file we opened, not the path: a folder swapped for a symlink between a
+            # check and the open would otherwise let a file from elsewhere in.
+            real = os.readlink(f"/proc/self/fd/{fd}")
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise BadInput(f"artifact {show(artifact)} is not a regular file")
+            if not any(_inside(real, root) for root in roots):
+                raise BadInput(f"artifact {show(artifact)} is outside the project and the store")
+            data = _read_fd(fd, MAX_ARTIFACT)
+            named = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+            if named != real or os.readlink(f"/proc/self/fd/{fd}") != real:
+                raise BadInput(
+                    f"artifact {show(artifact)} moved while it was read (a folder swapped for a "
+                    "symlink?); nothing was recorded"
+                )
             parsed = loads_strict(data, limit=MAX_ARTIFACT)
         except MalformedJSON as exc:
             raise BadInput(f"artifact {show(artifact)} is not valid JSON: {exc}") from None
         except OSError as exc:
             raise BadInput(f"artifact {show(artifact)} cannot be read: {exc.strerror}") from None
+        finally:
+            os.close(fd)
         return real, hashlib.sha256(data).hexdigest(), parsed
 
     def log(
@@ -1365,6 +1388,18 @@ class Store:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    """Everything an open file holds, refusing more than limit bytes."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    raise MalformedJSON(f"too large (over {limit} bytes)")
 
 
 def _first_line(exc: BaseException) -> str:

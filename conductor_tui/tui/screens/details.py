@@ -64,7 +64,7 @@ def render_details(d: PhaseDetails) -> Group:
     head.append(f"  {pv.status}  ({pv.concurrency})", style="")
     parts.append(head)
     if d.sprint is not None:
-        where = Text(f"sprint {d.sprint.sprint_id}", style="dim")
+        where = Text(f"sprint {safe(d.sprint.sprint_id, 80)}", style="dim")
         where.append(f"  {safe(d.sprint.project, 200)}", style="dim")
         parts.append(where)
     parts.append(

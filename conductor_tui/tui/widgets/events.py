@@ -34,9 +34,10 @@ class EventLog(Static):
             else:
                 if e.event == "sprint_heartbeat":
                     continue
-                line = Text(f"{e.at[11:19]}  ", style="dim")
+                line = Text(f"{safe(e.at[11:19], 8)}  ", style="dim")
                 line.append(
-                    f"{e.event.removeprefix('sprint_'):<10} ", style=EVENT_STYLE.get(e.event, "")
+                    f"{safe(e.event.removeprefix('sprint_'), 20):<10} ",
+                    style=EVENT_STYLE.get(e.event, ""),
                 )
                 line.append(f"{safe(e.resource, 20):<9} ", style="bold")
                 line.append(safe(e.detail, 160))

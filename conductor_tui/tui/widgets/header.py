@@ -54,7 +54,7 @@ class SprintHeader(Static):
         if not shown:
             counts.append(" · nobody holding", style="dim")
         width = max(20, (self.size.width or 120) - 2)
-        ident = v.sprint_id + ("" if v.status == "active" else f" ({v.status})")
+        ident = safe(v.sprint_id, 80) + ("" if v.status == "active" else f" ({safe(v.status, 20)})")
         # what matters most comes first; the id and then the project give way when narrow
         line = Text.assemble(mode, " ", counts)
         room = width - line.cell_len - 2
