@@ -61,10 +61,17 @@ _IGNORED_TYPES = frozenset({"opened", "closed_no_write"})
 Want = tuple[str, bool]
 
 
+PRIVATE = (".claim-", ".done-", ".gc-", ".start-", ".trash-", ".w-")
+
+
 def _is_temp(path: str) -> bool:
-    """True for the private temp names of atomic writes, which change nothing until renamed."""
-    name = os.path.basename(path)
-    return name.startswith(".w-") or ".tmp-" in name
+    """True for private staging names (temp files, a claim being built, the lock.d sentinel):
+    nothing a reader sees changes until they are renamed, and the rename's destination counts."""
+    parts = path.split(os.sep)
+    name = parts[-1]
+    if ".tmp-" in name or name == "lock.d":
+        return True
+    return any(part.startswith(PRIVATE) for part in parts[-3:])
 
 
 def _nearest_dir(path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -191,12 +192,13 @@ class SprintView(BaseModel):
     phases: list[PhaseView]
     warnings: list[str] = Field(default_factory=list)
 
+    @cached_property
+    def _by_name(self) -> dict[str, PhaseView]:
+        return {view.name: view for view in self.phases}
+
     def phase(self, name: str) -> PhaseView | None:
         """The view of one phase by name, or None."""
-        for view in self.phases:
-            if view.name == name:
-                return view
-        return None
+        return self._by_name.get(name)
 
     def count(self, *statuses: str) -> int:
         """How many phases are in any of the given statuses."""

@@ -77,6 +77,7 @@ class ConductorApp(App[None]):
         poll: bool = False,
         tick_s: float | None = 1.0,
         on_exit: Callable[[], None] | None = None,
+        initial: Snapshot | None = None,
     ) -> None:
         super().__init__()
         self.loader = loader
@@ -95,6 +96,9 @@ class ConductorApp(App[None]):
         self._dirty = False
         self._mouse = True
         self.reloads = 0
+        self._bindings_key: tuple[object, ...] | None = None
+        self.initial = initial
+        self.reload_cost = 0.0  # seconds of the last reload, to pace the idle refreshes
         self.applied: list[
             tuple[float, Snapshot]
         ] = []  # (monotonic time, snapshot): for benchmarks
@@ -108,7 +112,7 @@ class ConductorApp(App[None]):
             with TabPane("Overview", id="overview"):
                 with VerticalScroll(id="graph-scroll"):
                     yield PhaseGraph(id="graph")
-                yield BatchLanes(id="overview-lanes", classes="compact")
+                yield BatchLanes(id="overview-lanes", limit=4)
                 yield AttentionList(id="attention")
             with TabPane("Locks", id="locks"):
                 yield LocksTable(id="locks-table")
@@ -128,7 +132,10 @@ class ConductorApp(App[None]):
         self.query_one("#filter").display = False
         self.query_one(PhaseGraph).focus()
         self._check_size(self.size.width, self.size.height)
-        self.request_reload()
+        if self.initial is not None:
+            self.apply(self.initial)  # main() has just read the store: show that at once
+        else:
+            self.request_reload()
         if self.watch_enabled:
             self._start_bridge()
         if self.tick_s:
@@ -209,8 +216,14 @@ class ConductorApp(App[None]):
             )
             self.request_reload()
 
-    def on_store_changed(self, _message: StoreChanged) -> None:
+    def on_store_changed(self, message: StoreChanged) -> None:
+        if not message.paths and time.monotonic() - self.snapshot_at < self._idle_period():
+            return  # the bridge's periodic rescan, and we read the store recently enough
         self.request_reload()
+
+    def _idle_period(self) -> float:
+        """How often to re-read with nothing changing: cheap sprints often, costly ones less."""
+        return max(10.0, 50 * self.reload_cost)
 
     def _tick(self) -> None:
         """Time passes even when no file changes: re-read when a verdict may have changed."""
@@ -223,6 +236,7 @@ class ConductorApp(App[None]):
         if snap.next_expiry_in is not None and elapsed >= snap.next_expiry_in:
             self.request_reload()
             return
+        seen: dict[int, bool] = {}
         for pv in snap.view.phases:
             lock = pv.lock
             if (
@@ -232,17 +246,21 @@ class ConductorApp(App[None]):
                 or lock.holder_alive is None
             ):
                 continue
-            info = self.loader.store.probe(lock.holder_pid)
-            alive = info is not None and info.state != "Z"
-            if alive != lock.holder_alive:
+            if lock.holder_pid not in seen:  # one /proc read per process, not per lock
+                info = self.loader.store.probe(lock.holder_pid)
+                seen[lock.holder_pid] = info is not None and info.state != "Z"
+            if seen[lock.holder_pid] != lock.holder_alive:
                 self.request_reload()
                 return
         # ages on screen drift: refresh them now and then, less often for big sprints
-        if elapsed >= max(10.0, 20 * snap.load_s):
+        if elapsed >= self._idle_period():
             self.request_reload()
 
     def apply(self, snap: Snapshot) -> None:
         """Show a new snapshot in every pane."""
+        if not self.is_running or not self.screen_stack:
+            return  # a reading that arrives while the app shuts down
+        started = time.perf_counter()
         self.snapshot = snap
         self.snapshot_at = time.monotonic()
         self.reloads += 1
@@ -257,18 +275,37 @@ class ConductorApp(App[None]):
         for lanes in self.query(BatchLanes):
             lanes.show(snap.lanes, all_done)
         self.query_one(EventLog).show(snap.events, self.filter_text)
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
         if isinstance(self.screen, DetailsScreen):
             self.screen.reload()
         if self.keep_applied:
             self.applied.append((time.monotonic(), snap))
+        self.reload_cost = snap.load_s + (time.perf_counter() - started)
 
     # ---------------------------------------------------------------- selection
 
     @on(PhaseGraph.Selected)
     def _graph_selected(self, event: PhaseGraph.Selected) -> None:
         self.selected = event.phase
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """Rebuild the footer only when what check_action looks at has changed: rebuilding it
+        costs tens of milliseconds, and a busy sprint reloads many times a second."""
+        if not self.is_running or not self.screen_stack:
+            return
+        pv = self.selected_view()
+        target = self._reclaim_target()
+        key = (
+            self.selected,
+            pv.status if pv else None,
+            pv.lock is not None if pv else None,
+            target.name if target else None,
+            len(self.screen_stack),
+        )
+        if key != self._bindings_key:
+            self._bindings_key = key
+            self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#locks-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

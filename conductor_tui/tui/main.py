@@ -85,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         read_only=args.read_only,
         poll=args.poll,
         on_exit=agents.cleanup if agents is not None else None,
+        initial=first,
     )
     try:
         app.run(mouse=not args.no_mouse)

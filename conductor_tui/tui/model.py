@@ -71,7 +71,6 @@ class Snapshot:
     error: str | None = None
     fatal: bool = False  # the store is unreadable, as opposed to waiting for a sprint
     load_s: float = 0.0
-    holders: tuple[tuple[int, int | None], ...] = ()
     next_expiry_in: float | None = None
 
     def phase(self, name: str | None) -> PhaseView | None:
@@ -161,11 +160,6 @@ class Loader:
             if isinstance(e, str) or e.sprint in (view.sprint_id, None)
         ][-self.events :]
         view.warnings.extend(warnings)
-        holders = tuple(
-            (pv.lock.holder_pid, None)
-            for pv in view.phases
-            if pv.lock is not None and pv.lock.holder_pid and pv.status != "done"
-        )
         expiries = [
             pv.lock.lease_expires_in
             for pv in view.phases
@@ -183,7 +177,6 @@ class Loader:
             events=events,
             attention=attention(view, events, changed),
             load_s=time.perf_counter() - started,
-            holders=holders,
             next_expiry_in=min(expiries) if expiries else None,
         )
 

@@ -89,6 +89,7 @@ class PhaseGraph(Widget, can_focus=True):
         self.snapshot: Snapshot | None = None
         self._node_rows: dict[str, int] = {}
         self.user_moved = False
+        self._lines: dict[str, tuple[tuple[object, ...], Text]] = {}  # list mode, per phase
         self._pitch = NODE_ROWS + 1  # rows from one node to the next in a column
         self._list_mode = False
 
@@ -300,6 +301,11 @@ class PhaseGraph(Widget, can_focus=True):
                 continue
             self._node_rows[name] = i
             when = age(pv.lock.age_s) if pv.lock is not None and pv.status != "done" else ""
+            key = (pv.status, pv.agent, when, name == self.selected, self._matches(name), width)
+            cached = self._lines.get(name)
+            if cached is not None and cached[0] == key:
+                rows.append(cached[1])  # unchanged since the last reading: no new Text
+                continue
             glyph = GLYPH.get(pv.status, "?")
             line = f"{glyph} {name:<{name_w}} {pv.status:<9} {safe(pv.agent, 40)} {when}"
             text = Text(_fit(line, max(10, width)), style=STATUS_STYLE.get(pv.status, ""))
@@ -307,5 +313,6 @@ class PhaseGraph(Widget, can_focus=True):
                 text.stylize("reverse")
             if not self._matches(name):
                 text.stylize("dim")
+            self._lines[name] = (key, text)
             rows.append(text)
         return Text("\n").join(rows)

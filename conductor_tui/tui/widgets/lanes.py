@@ -20,8 +20,15 @@ class BatchLanes(Static):
     BatchLanes { height: auto; padding: 0 1; }
     """
 
+    def __init__(self, *, limit: int | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.limit = limit  # the overview shows the first lanes; the Lanes tab shows them all
+
     def show(self, lanes: list[Lane], all_done: bool) -> None:
-        """Render the lanes."""
+        """Render the lanes (the first `limit` of them, and how many more there are)."""
+        more = 0
+        if self.limit is not None and len(lanes) > self.limit + 1:  # a "1 more" line saves nothing
+            lanes, more = lanes[: self.limit], len(lanes) - self.limit
         if not lanes:
             self.update(Text("✓ every phase is done" if all_done else "no batches", style="green"))
             return
@@ -44,5 +51,7 @@ class BatchLanes(Static):
                 if pv.agent and pv.status not in ("done", "ready", "blocked"):
                     phases.append(f" ({safe(pv.agent, 24)})", style="dim")
             grid.add_row(str(b.batch), kind, busy, phases)
+        if more:
+            grid.add_row("", Text(f"… {more} more batches (Lanes tab: 3)", style="dim"), "", "")
         out = grid
         self.update(out)
