@@ -24,6 +24,7 @@ from conductor_tui.core.errors import Fenced
 from conductor_tui.core.liveness import iso
 from conductor_tui.core.paths import TOKEN_RE, project_hash
 from conductor_tui.core.store import Sprint, Store
+from conductor_tui.tui.model import Loader
 
 IDENTITY_VARS = (
     "NANOSTACK_AGENT",
@@ -991,6 +992,12 @@ def test_every_crash_point_is_recoverable(
     assert sprint is not None
     view = sprint.view()  # never an exception
     assert view.phase("think").status != "malformed"
+    # what people look at shows the crashed state too: the app's reader and `conductor status`
+    snap = Loader(Store(started.store), started.project).load()
+    assert snap.view is not None and snap.error is None
+    assert snap.view.phase("think").status == view.phase("think").status
+    shown = cli("status")
+    assert shown.rc == 0 and "think" in shown.out
     if op == "abort" or op == "reclaim" or op == "claim":
         assert view.phase("think").status != "done"
     _recover(sprint, op, token)
