@@ -16,17 +16,6 @@ if TYPE_CHECKING:
 
 INHERITED_ENV: dict[str, str] | None = None  # the environment as the caller gave it
 
-GLYPH = {
-    "done": "✓",
-    "held": "●",
-    "suspect": "◐",
-    "stale": "✗",
-    "contested": "‼",
-    "malformed": "?",
-    "ready": "○",
-    "blocked": "·",
-}
-
 
 class Context:
     """What every command needs: the parsed options, the store, the project and the output."""
@@ -503,17 +492,6 @@ def cmd_reclaim(ctx: Context) -> int:
     return 0
 
 
-def _ago(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
-
-
 def _note(pv: PhaseView) -> str:
     if pv.status == "blocked":
         return "needs " + ", ".join(pv.blocked_by)
@@ -548,7 +526,7 @@ def phase_json(pv: PhaseView) -> dict[str, Any]:
 
 def status_table(view: SprintView) -> str:
     """The human status table."""
-    from .text import safe
+    from .text import GLYPH, age, safe
 
     done = view.count("done")
     lines = [
@@ -558,12 +536,10 @@ def status_table(view: SprintView) -> str:
     width = max([5, *(len(pv.name) for pv in view.phases)])
     lines.append(f"  {'PHASE':<{width}}  {'STATE':<9}  {'AGENT':<20}  {'AGE':>5}  NOTE")
     for pv in view.phases:
-        age = ""
-        if pv.status != "done" and pv.lock is not None:
-            age = _ago(pv.lock.age_s)
+        when = age(pv.lock.age_s) if pv.status != "done" and pv.lock is not None else ""
         lines.append(
             f"{GLYPH.get(pv.status, '?')} {pv.name:<{width}}  {pv.status:<9}  "
-            f"{safe(pv.agent, 20):<20}  {age:>5}  {safe(_note(pv), 80)}"
+            f"{safe(pv.agent, 20):<20}  {when:>5}  {safe(_note(pv), 80)}"
         )
     return "\n".join(lines)
 

@@ -14,3 +14,28 @@ def safe(text: object, limit: int = 200) -> str:
     if len(value) > limit:
         value = value[: limit - 1] + "…"
     return value
+
+
+# A glyph and a word for every state: colour is never the only signal.
+GLYPH = {
+    "done": "✓",
+    "held": "●",
+    "suspect": "◐",
+    "stale": "✗",
+    "contested": "‼",
+    "malformed": "?",
+    "ready": "○",
+    "blocked": "·",
+}
+
+
+def age(seconds: float | None) -> str:
+    """A short duration: 42s, 7m, 1.5h ('' when unknown)."""
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"

@@ -405,6 +405,10 @@ class Sprint:
             )
         return staged, problem
 
+    def locked_phases(self) -> list[str]:
+        """Phases with anything at <phase>/lock: the only ones that can be held (one stat each)."""
+        return [n for n in self.defs if os.path.lexists(os.path.join(self.path, n, "lock"))]
+
     def _is_done(self, phase: str) -> bool:
         return os.path.isfile(os.path.join(self.path, phase, "done"))
 
@@ -520,6 +524,7 @@ class Sprint:
             ending = self._read_lock(pdir)
             if ending.form == "ending" and ending.token:
                 self._finish_release(pdir, ending.token)  # publishes a committed done first
+                continue
             pv = self.phase_view(phase)
             if pv.state == "done":
                 if pv.done is None:
@@ -528,25 +533,18 @@ class Sprint:
             if pv.blocked_by:
                 needs = ", ".join(repr(d) for d in pv.blocked_by)
                 raise Blocked(f"{phase!r} requires {needs} to complete first")
-            ls = self._read_lock(pdir)
-            if ls.exists:
-                if ls.form == "ending":
-                    continue  # another ending appeared since: tidy it on the next round
-                if ls.form != "empty":
-                    lv = pv.lock
-                    if lv is not None and lv.agent == agent and lv.token:
-                        raise Held(
-                            f"{phase!r} is already held by you ({agent}) under token "
-                            f"{lv.token}; use that token, or abort it first"
-                        )
-                    who = lv.agent if lv else ""
-                    verdict = lv.verdict if lv else "held"
-                    hint = "; reclaim it with `conductor reclaim`" if verdict == "stale" else ""
-                    raise Held(f"{phase!r} is locked by {who!r} ({verdict}){hint}")
+            lv = pv.lock  # None when free: no lock, an empty one, or a release being tidied
+            if lv is not None:
+                if lv.agent == agent and lv.token:
+                    raise Held(
+                        f"{phase!r} is already held by you ({agent}) under token "
+                        f"{lv.token}; use that token, or abort it first"
+                    )
+                hint = "; reclaim it with `conductor reclaim`" if lv.verdict == "stale" else ""
+                raise Held(f"{phase!r} is locked by {lv.agent!r} ({lv.verdict}){hint}")
             epoch = self._next_epoch(pdir)
             token = f"{epoch}-{store.token_hex(8)}"
             now = store.clock()
-            pid, start = holder_pid, holder_start
             owner = OwnerRecord(
                 agent=agent,
                 token=token,
@@ -555,8 +553,8 @@ class Sprint:
                 heartbeat_at=iso_ms(now),
                 ttl_s=float(ttl),
                 host=store.host,
-                holder_pid=pid,
-                holder_start=start,
+                holder_pid=holder_pid,
+                holder_start=holder_start,
                 sprint_id=self.sprint_id,
                 phase=phase,
             )
@@ -1237,7 +1235,11 @@ class Store:
                     previous.append(self.load_sprint(path, record))
         if not force:
             for sprint in previous:
-                live = [pv for pv in sprint.view().phases if pv.status in LIVE]
+                live = [
+                    pv
+                    for pv in map(sprint.phase_view, sprint.locked_phases())
+                    if pv.status in LIVE
+                ]
                 if live:
                     who = ", ".join(f"{pv.name} ({pv.agent})" for pv in live)
                     raise Refused(
@@ -1258,8 +1260,7 @@ class Store:
         os.mkdir(staging)
         try:
             for p in graph:
-                os.mkdir(os.path.join(staging, p.name))
-                os.mkdir(os.path.join(staging, p.name, "history"))
+                os.mkdir(os.path.join(staging, p.name))  # history/ comes with the first claim
             h = project_hash(project)
             stamp = int(now)
             for _ in range(3600):

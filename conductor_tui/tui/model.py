@@ -16,16 +16,6 @@ from ..core.graph import layers, plan_batches, resolve_concurrency, topo_order
 from ..core.models import AuditEvent, BatchView, PhaseView, SprintView
 from ..core.store import Sprint, Store
 
-GLYPH = {
-    "done": "✓",
-    "held": "●",
-    "suspect": "◐",
-    "stale": "✗",
-    "contested": "‼",
-    "malformed": "?",
-    "ready": "○",
-    "blocked": "·",
-}
 # Order in which the attention list ranks what needs a person.
 URGENCY = {"contested": 0, "stale": 1, "malformed": 2, "suspect": 3, "fenced": 4, "changed": 5}
 

@@ -18,9 +18,8 @@ from textual.worker import Worker, WorkerState
 
 from ...core.artifacts import ArtifactCheck
 from ...core.models import PhaseView, SprintView
-from ...text import safe
-from ..model import GLYPH
-from ..style import STATUS_STYLE, age
+from ...text import GLYPH, age, safe
+from ..style import STATUS_STYLE
 
 
 @dataclass

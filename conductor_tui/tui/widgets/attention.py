@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...text import safe
-from ..model import GLYPH, Attention
+from ...text import GLYPH, safe
+from ..model import Attention
 from ..style import STATUS_STYLE
 
 KIND_GLYPH = {**GLYPH, "fenced": "⊘", "changed": "≠"}

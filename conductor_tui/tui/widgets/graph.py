@@ -13,9 +13,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...text import safe
-from ..model import GLYPH, Snapshot
-from ..style import STATUS_STYLE, age
+from ...text import GLYPH, age, safe
+from ..model import Snapshot
+from ..style import STATUS_STYLE
 
 GAP = 3  # columns between two layers: "─┬▶"
 MIN_COL = 12

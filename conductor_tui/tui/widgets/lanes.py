@@ -6,8 +6,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ...text import safe
-from ..model import GLYPH, Lane
+from ...text import GLYPH, safe
+from ..model import Lane
 from ..style import STATUS_STYLE
 
 CLASS_NOTE = {"read": "side by side", "write": "one writer", "exclusive": "alone"}

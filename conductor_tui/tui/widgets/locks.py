@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ...text import safe
-from ..model import GLYPH, Snapshot
-from ..style import STATUS_STYLE, age
+from ...text import GLYPH, age, safe
+from ..model import Snapshot
+from ..style import STATUS_STYLE
 
 # the evidence right after who and how long: it is what explains a verdict
 COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PID", "Alive")
