@@ -1037,6 +1037,8 @@ def scan_store(root: str) -> Disk:
             disk.phases[(sid, phase)] = pd
     with contextlib.suppress(OSError), open(os.path.join(root, "audit.log"), "rb") as fh:
         for raw in fh:
+            if not raw.strip():
+                continue  # JSON Lines: a blank line is not a record (concurrent appends add some)
             try:
                 disk.audit.append(json.loads(raw))
             except ValueError:
