@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Leave(Exception):
+    """A SIGHUP or SIGTERM that arrived before the app was running."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `conductor-tui`."""
     args = build_parser().parse_args(argv)
@@ -37,6 +43,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..core.paths import check_agent, find_store, logical_cwd
     from ..core.store import Store
 
+    running: list[Any] = []  # the app, once it exists
+
+    # A closed tmux pane (SIGHUP) or a kill (SIGTERM) must still stop the demo's agents and
+    # remove its temporary store: before the app runs, unwind; after, leave like `q` does.
+    def leave(signum: int, _frame: object) -> None:
+        if running:
+            running[0].exit(return_code=128 + signum)
+        else:
+            raise _Leave(signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, leave)
     demo = agents = None
     try:
         if args.demo:
@@ -66,33 +84,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = loader.load()  # a corrupt file is reported before the screen, not on it
         if first.view is None and (sprint_id or first.fatal):
             raise ConductorError(first.error or "no sprint")
+        from .app import ConductorApp
+
+        if demo is not None:
+            agents = DemoAgents(demo)
+            agents.start()
+        app = ConductorApp(
+            loader,
+            agent=agent,
+            read_only=args.read_only,
+            poll=args.poll,
+            on_exit=agents.cleanup if agents is not None else None,
+            initial=first,
+        )
+        running.append(app)
+        app.run(mouse=not args.no_mouse)
+        return app.return_code or 0
     except ConductorError as exc:
         print(f"ERROR: {exc.message}", file=sys.stderr)
-        if demo is not None:
+        return 2
+    except _Leave as left:
+        return 128 + int(left.args[0])
+    finally:
+        if agents is not None:
+            agents.cleanup()  # stops the agents and removes the demo's store
+        elif demo is not None:
             import shutil
 
             shutil.rmtree(demo.root, ignore_errors=True)
-        return 2
-
-    from .app import ConductorApp
-
-    if demo is not None:
-        agents = DemoAgents(demo)
-        agents.start()
-    app = ConductorApp(
-        loader,
-        agent=agent,
-        read_only=args.read_only,
-        poll=args.poll,
-        on_exit=agents.cleanup if agents is not None else None,
-        initial=first,
-    )
-    try:
-        app.run(mouse=not args.no_mouse)
-    finally:
-        if agents is not None:
-            agents.cleanup()
-    return app.return_code or 0
 
 
 if __name__ == "__main__":

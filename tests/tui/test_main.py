@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 from typing import Any
 
 import pytest
@@ -111,3 +113,49 @@ def test_a_good_store_starts_the_app(no_screen: list[ConductorApp], tmp_path: An
     rc = main(["--store", store.root, "--project", str(project), "--read-only"])
     assert rc == 0
     assert len(no_screen) == 1 and no_screen[0].read_only
+
+
+def drain(fd: int) -> None:
+    """Read what the app drew, so that it never blocks on a full terminal (waits at most 50 ms)."""
+    ready, _, _ = select.select([fd], [], [], 0.05)
+    if ready:
+        with contextlib.suppress(OSError):
+            os.read(fd, 65536)
+
+
+def test_demo_cleans_up_when_its_pane_is_closed(tmp_path: Any) -> None:
+    """A closed tmux pane sends SIGHUP: the demo's agents stop and its store is removed."""
+    import pty
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conductor_tui.tui.main", "--demo"],
+        stdin=child_fd,
+        stdout=child_fd,
+        stderr=child_fd,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(child_fd)
+    try:
+        deadline = time.monotonic() + 60
+        demo: list[str] = []
+        while time.monotonic() < deadline and not demo:  # wait until the demo has started
+            demo = [p for p in os.listdir(tmp_path) if p.startswith("conductor-demo-")]
+            drain(main_fd)
+        assert demo, "the demo never created its store"
+        proc.send_signal(signal.SIGHUP)
+        while time.monotonic() < deadline and proc.poll() is None:
+            drain(main_fd)
+        assert proc.poll() is not None, "the app did not exit on SIGHUP"
+        assert not os.path.exists(os.path.join(tmp_path, demo[0])), "the demo store was left"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main_fd)
