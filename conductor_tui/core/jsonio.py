@@ -95,20 +95,25 @@ def read_bytes_nofollow(path: str, *, limit: int = MAX_RECORD_BYTES) -> bytes:
             raise MalformedJSON("is not a regular file")
         if st.st_size > limit:
             raise MalformedJSON(f"too large ({st.st_size} bytes, limit {limit})")
-        chunks = []
-        remaining = limit + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > limit:
-            raise MalformedJSON(f"too large (over {limit} bytes)")
-        return data
+        return read_fd(fd, limit)
     finally:
         os.close(fd)
+
+
+def read_fd(fd: int, limit: int) -> bytes:
+    """Everything an open file holds, refusing more than limit bytes (it may grow as we read)."""
+    chunks = []
+    remaining = limit + 1
+    while remaining > 0:
+        chunk = os.read(fd, min(remaining, 1 << 16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise MalformedJSON(f"too large (over {limit} bytes)")
+    return data
 
 
 def read_json(path: str, *, limit: int = MAX_RECORD_BYTES) -> Any:

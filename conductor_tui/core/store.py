@@ -30,6 +30,7 @@ from .jsonio import (
     dumps,
     fsync_dir,
     loads_strict,
+    read_fd,
     read_json,
     write_file_durable,
 )
@@ -1236,9 +1237,7 @@ class Store:
         if not force:
             for sprint in previous:
                 live = [
-                    pv
-                    for pv in map(sprint.phase_view, sprint.locked_phases())
-                    if pv.status in LIVE
+                    pv for pv in map(sprint.phase_view, sprint.locked_phases()) if pv.status in LIVE
                 ]
                 if live:
                     who = ", ".join(f"{pv.name} ({pv.agent})" for pv in live)
@@ -1345,7 +1344,7 @@ class Store:
                 raise BadInput(f"artifact {show(artifact)} is not a regular file")
             if not any(_inside(real, root) for root in roots):
                 raise BadInput(f"artifact {show(artifact)} is outside the project and the store")
-            data = _read_fd(fd, MAX_ARTIFACT)
+            data = read_fd(fd, MAX_ARTIFACT)
             named = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
             if named != real or os.readlink(f"/proc/self/fd/{fd}") != real:
                 raise BadInput(
@@ -1389,18 +1388,6 @@ class Store:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _read_fd(fd: int, limit: int) -> bytes:
-    """Everything an open file holds, refusing more than limit bytes."""
-    chunks, size = [], 0
-    while size <= limit:
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-    raise MalformedJSON(f"too large (over {limit} bytes)")
 
 
 def _first_line(exc: BaseException) -> str:
