@@ -64,6 +64,20 @@ Want = tuple[str, bool]
 PRIVATE = (".claim-", ".done-", ".gc-", ".start-", ".trash-", ".w-")
 
 
+HEALTH_S = 1.0  # how often an idle bridge checks that its inotify reader still runs
+
+
+def _inotify_reader_alive(observer: object) -> bool:
+    """Whether the observer's inotify reader thread still runs.
+
+    watchdog 7.1 can lose it to a KeyError in InotifyWatchGroup._remove_watch_internally (a known
+    class of watchdog bug) when watched folders are renamed and removed quickly, as claims do; every
+    watch of that observer then goes deaf and nothing says so.
+    """
+    reader = getattr(observer, "_inotify_fd", None)  # InotifyObserver's own reader thread
+    return reader is None or not hasattr(reader, "is_alive") or reader.is_alive()
+
+
 def _is_temp(path: str) -> bool:
     """True for private staging names (temp files, a claim being built, the lock.d sentinel):
     nothing a reader sees changes until they are renamed, and the rename's destination counts."""
@@ -285,16 +299,18 @@ class ChangeBridge:
                         due = min(self._last_at + self._quiet_s, self._first_at + self._max_wait_s)
                     elif self._kick:
                         break
+                    elif not self._poll and not _inotify_reader_alive(self._observer):
+                        rescan = True  # a deaf watcher: replace it now, not at the next rescan
+                        break
                     elif self._rescan_s is not None:
                         due = self._flushed_at + self._rescan_s
                         if now >= due:
                             rescan = True
                     else:
-                        self._cond.wait()
-                        continue
+                        due = now + HEALTH_S
                     if now >= due:
                         break
-                    self._cond.wait(due - now)
+                    self._cond.wait(min(due - now, HEALTH_S))
                 paths = set(self._dirty)
                 self._dirty.clear()
                 self._first_at = None
@@ -302,7 +318,11 @@ class ChangeBridge:
                 self._flushed_at = time.monotonic()
             # New watches are in place before the callback, so the app's re-read covers anything
             # written in the gap and the watch covers everything after.
-            paths |= self._reconcile()
+            try:
+                paths |= self._reconcile()
+            except Exception:  # the bridge thread must outlive any one bad look at the disk
+                log.exception("watch: reconciling the watches failed")
+                paths.add(self._store)
             if paths or rescan:
                 self._deliver(frozenset(paths))
 
@@ -315,6 +335,15 @@ class ChangeBridge:
         finally:
             self._bursts += 1
 
+    def _replace_observer_locked(self) -> None:
+        """Start over with a new observer and a new inotify reader (the old reader is dead)."""
+        log.warning("watch: the inotify reader thread died; restarting the watches")
+        old, self._observer = self._observer, Observer()
+        self._scheduled.clear()
+        self._observer.start()
+        if old is not None:
+            old.stop()  # not joined: its emitters wait on the dead reader; they are daemons
+
     def _reconcile(self) -> set[str]:
         """Bring the scheduled watches in line with what exists; return the newly watched dirs."""
         with self._watch_lock:
@@ -323,6 +352,13 @@ class ChangeBridge:
     def _reconcile_locked(self) -> set[str]:
         """_reconcile with _watch_lock held."""
         added: set[str] = set()
+        if (
+            not self._poll
+            and self._observer is not None
+            and not _inotify_reader_alive(self._observer)
+        ):
+            self._replace_observer_locked()
+            added.add(self._store)  # a change to report: the app re-reads what it missed
         # Each round re-reads the disk after the previous round's watches went in: a folder created
         # just before its parent's watch was installed is caught by the next look, not missed.
         for _ in range(_RECONCILE_TRIES):

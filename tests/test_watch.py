@@ -335,3 +335,20 @@ def test_watch_module_never_imports_textual() -> None:
         timeout=60,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_dead_inotify_reader_is_replaced(layout, bridges) -> None:
+    """watchdog's shared inotify reader can die (a KeyError inside watchdog); every watch then
+    goes deaf. The bridge notices at its next look and starts over with a fresh reader."""
+    store, sprint = layout
+    rec = Recorder()
+    bridge = bridges(str(store), str(sprint), rec, rescan_s=0.2)
+    write_atomic(sprint / "think" / "before")
+    rec.wait_for_path(sprint / "think" / "before")
+    reader = bridge._observer._inotify_fd  # the observer's reader thread
+    assert reader.is_alive()
+    reader.stop()  # the reader thread ends, as it does when watchdog's own bug kills it
+    reader.join(WAIT_S)
+    assert not reader.is_alive()
+    expect_new_writes_seen(rec, sprint / "think")
+    assert bridge._observer._inotify_fd is not reader and bridge._observer._inotify_fd.is_alive()

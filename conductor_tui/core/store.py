@@ -354,8 +354,13 @@ class Sprint:
         state = "done" if done_exists else ("running" if ls.exists else "pending")
         if done is not None:
             status = "done"
-            if ls.exists and ls.form != "ending":
+            # A claim published just as the phase completed supersedes itself a moment later,
+            # and a release tidies its lock after publishing done: only a lasting one is a problem.
+            lingering = ls.dir_mtime is not None and now - ls.dir_mtime > ENDING_GRACE_S
+            if ls.exists and ls.form != "ending" and lingering:
                 problems.append("a lock remains beside the done record")
+            else:
+                lock = None  # done is terminal: a claim in its last moments holds nothing
         elif done_problem or problems:
             status = "malformed"
             if done_problem:
@@ -1179,6 +1184,16 @@ class Store:
     def find_active(self, project: str) -> Sprint | None:
         """The active sprint of a project (or of its nearest ancestor), as upstream finds it."""
         names = self._sprint_dirs()
+        found = self._find_active_in(names, project)
+        if found is None and names:
+            # A start between our listing and our reads archives the old sprint that we listed
+            # and creates one we did not list: look once more before saying there is none.
+            again = self._sprint_dirs()
+            if again != names:
+                found = self._find_active_in(again, project)
+        return found
+
+    def _find_active_in(self, names: list[str], project: str) -> Sprint | None:
         if not names:
             return None
         for candidate in project_candidates(project):

@@ -56,6 +56,6 @@ class LocksTable(DataTable):
             for key, cells in rows.items():
                 if key in existing:
                     for col, cell in zip(COLUMNS, cells, strict=True):
-                        self.update_cell(key, col, cell)
+                        self.update_cell(key, col, cell, update_width=True)
                 else:
                     self.add_row(*cells, key=key)
