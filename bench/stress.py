@@ -1104,6 +1104,8 @@ def load_logs(log_dir: str) -> tuple[dict[str, list[dict[str, Any]]], int]:
                 try:
                     rec = json.loads(line)
                 except ValueError:
+                    if not line.endswith("\n"):
+                        continue  # the torn last line of a worker killed mid-write: expected
                     bad += 1
                     continue
                 rec["_src"] = f"{name}:{lineno}"
