@@ -9,10 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import BadInput
-from .jsonio import MalformedJSON, loads_strict, read_bytes_nofollow
+from .jsonio import MAX_ARTIFACT, MalformedJSON, loads_strict, read_bytes_nofollow
 from .models import DoneRecord
-
-MAX_ARTIFACT = 8 << 20
 
 
 class Checkpoint(BaseModel):

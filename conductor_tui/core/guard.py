@@ -19,19 +19,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..text import safe
 from .jsonio import MalformedJSON, loads_strict
 from .paths import AGENT_RE, MAX_AGENT, Identity, detect_agent
+from .vocab import LIVE, Concurrency
 
 if TYPE_CHECKING:
     from .models import SprintView
 
-Concurrency = Literal["read", "write", "exclusive"]  # the same values as models.Concurrency
 Source = Literal["claude", "codex", "generic"]
 
 MAX_PAYLOAD = 1 << 20  # 1 MiB: a hook payload carries one tool call
 MAX_COMMAND = 256 * 1024  # a longer shell command is not read: it counts as a write
 MAX_DEPTH = 8  # nested `bash -c` / `$( )` levels before we stop reading and assume a write
-LIVE_STATUSES = ("held", "suspect", "contested")  # a claim the agent still holds
 
 # Tools that write the file named in their input (Claude Code's, Codex's, and common generic
 # names). Compared case-insensitively.
@@ -68,7 +68,6 @@ _MCP_WRITER = re.compile(
     re.IGNORECASE,
 )
 _PATCH_PATH = re.compile(r"^\*\*\* (?:Add File|Update File|Delete File|Move to): (.+)$", re.M)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -174,12 +173,6 @@ def guard_identity(
 # ---------------------------------------------------------------- paths
 
 
-def _one_line(text: object, limit: int = 80) -> str:
-    """A short printable single line (control characters escaped, long text cut)."""
-    value = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
 def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
@@ -230,8 +223,8 @@ class _Where:
         if path and self.project and _inside(path, self.project, both=False):
             rel = os.path.relpath(path, self.project)
             if not rel.startswith(".."):
-                return _one_line(rel, 100)
-        return _one_line(target, 100)
+                return safe(rel, 100)
+        return safe(target, 100)
 
 
 _SINKS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "-"})
@@ -1175,7 +1168,7 @@ def mutation(
     if call.problem:
         return None
     where = _Where(call.cwd, project, tuple(allow_under))
-    tool = _one_line(call.tool, 60)
+    tool = safe(call.tool, 60)
     if is_writer_tool(call):
         targets = _targets(call)
         if targets and all(where.exempt(t) for t in targets):
@@ -1191,7 +1184,7 @@ def mutation(
             return f"{tool} without a readable command"
         reason = is_mutating_command(cmd, cwd=call.cwd, project=project, allow_under=allow_under)
         if reason:
-            return f"{tool} `{_one_line(' '.join(cmd.split()), 60)}` ({reason})"
+            return f"{tool} `{safe(' '.join(cmd.split()), 60)}` ({reason})"
     return None
 
 
@@ -1216,7 +1209,7 @@ def held_phases(
     out: list[tuple[str, Concurrency]] = []
     for pv in view.phases:
         lock = pv.lock
-        if lock is None or lock.agent != agent or pv.status not in LIVE_STATUSES:
+        if lock is None or lock.agent != agent or pv.status not in LIVE:
             continue
         out.append((pv.name, classes.get(pv.name, pv.concurrency)))
     return out
@@ -1231,17 +1224,17 @@ def decide(
     allow_under: Sequence[str] = (),
 ) -> Decision:
     """Allow unless the agent holds only read phases and the call would write to the tree."""
-    who = _one_line(agent, 60) if agent else "this agent"
+    who = safe(agent, 60) if agent else "this agent"
     if not held:
         return Decision(True, f"{who} holds no phase")
     if any(cls in ("write", "exclusive") for _, cls in held):
         return Decision(True, f"{who} holds a write or exclusive phase")
-    names = ", ".join(_one_line(name, 40) for name, _ in held)
+    names = ", ".join(safe(name, 40) for name, _ in held)
     head = f"conductor guard: {who} holds only read phases ({names})"
     if call.problem:
         return Decision(
             False,
-            f"{head}; the hook payload is unreadable ({_one_line(call.problem, 80)}), so the "
+            f"{head}; the hook payload is unreadable ({safe(call.problem, 80)}), so the "
             f"call is blocked — check the hook wiring, or complete or abort {names} first",
         )
     if call.event is not None and call.event != "PreToolUse":

@@ -10,6 +10,7 @@ import stat
 from typing import Any
 
 MAX_RECORD_BYTES = 1 << 20  # 1 MiB: no record of the protocol comes near this
+MAX_ARTIFACT = 8 << 20  # an artifact is a hand-off note, not a data set
 MAX_DEPTH = 64
 
 

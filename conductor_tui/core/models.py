@@ -7,15 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Concurrency = Literal["read", "write", "exclusive"]
-# The refined state of a phase, as every face shows it.
-PhaseStatus = Literal[
-    "done", "held", "suspect", "stale", "contested", "malformed", "ready", "blocked"
-]
-# The state in upstream's vocabulary (sprint.sh status).
-UpstreamState = Literal["pending", "running", "done"]
-Verdict = Literal["held", "suspect", "stale", "contested", "malformed"]
-EndHow = Literal["done", "aborted", "reclaimed", "superseded"]
+from .vocab import Concurrency, EndHow, PhaseStatus, UpstreamState, Verdict
+
+__all__ = ["Concurrency", "EndHow", "PhaseStatus", "UpstreamState", "Verdict"]
 
 
 class _Record(BaseModel):

@@ -51,13 +51,6 @@ def check_token(token: object) -> str:
     return token
 
 
-def check_sprint_id(sprint_id: object) -> str:
-    """Return sprint_id if it has upstream's shape <12 hex>-<YYYYmmdd>-<HHMMSS>."""
-    if not isinstance(sprint_id, str) or not SPRINT_RE.fullmatch(sprint_id):
-        raise BadInput(f"invalid sprint id {show(sprint_id)}")
-    return sprint_id
-
-
 def project_hash(project: str) -> str:
     """First 12 hex digits of SHA-256 of the project path, as upstream computes it."""
     return hashlib.sha256(project.encode()).hexdigest()[:12]

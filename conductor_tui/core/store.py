@@ -25,6 +25,7 @@ from typing import Any
 from . import audit
 from .errors import AlreadyDone, BadInput, Blocked, Fenced, Held, NotOwner, NotStale, Refused
 from .jsonio import (
+    MAX_ARTIFACT,
     MalformedJSON,
     atomic_write,
     dumps,
@@ -67,9 +68,9 @@ from .paths import (
     project_hash,
     show,
 )
+from .vocab import LIVE
 
 DEFAULT_TTL = 3600.0
-MAX_ARTIFACT = 8 << 20
 CLAIM_ATTEMPTS = 8
 DEFAULT_GRAPH: list[dict[str, Any]] = [
     {"name": "think", "depends_on": []},
@@ -80,7 +81,6 @@ DEFAULT_GRAPH: list[dict[str, Any]] = [
     {"name": "qa", "depends_on": ["build"]},
     {"name": "ship", "depends_on": ["review", "security", "qa"]},
 ]
-LIVE = ("held", "suspect", "contested")
 ENDING_GRACE_S = 30.0  # a release normally takes milliseconds; past this it was interrupted
 
 
@@ -489,19 +489,15 @@ class Sprint:
             raise Refused(f"sprint {self.sprint_id} is archived; start a new one")
 
     def _next_epoch(self, pdir: str) -> int:
-        best = 0
-        with contextlib.suppress(OSError):
-            for name in os.listdir(os.path.join(pdir, "history")):
-                parsed = _parse_history(name)
-                if parsed:
-                    best = max(best, _epoch_of(parsed[0]))
+        best = self._history_max_epoch(pdir)
         with contextlib.suppress(OSError):
             for name in os.listdir(os.path.join(pdir, "lock")):
                 if TOKEN_RE.fullmatch(name):
                     best = max(best, _epoch_of(name))
         return best + 1
 
-    def _history_max_epoch(self, pdir: str, exclude: str) -> int:
+    def _history_max_epoch(self, pdir: str, exclude: str | None = None) -> int:
+        """The largest epoch of the claims that ended (but exclude's)."""
         best = 0
         with contextlib.suppress(OSError):
             for name in os.listdir(os.path.join(pdir, "history")):
