@@ -939,156 +939,157 @@ class Sprint:
         """Find crash leftovers and malformed records; with fix, repair what is safe to repair."""
         found: list[Finding] = []
         now = self.store.clock()
+
+        def report(
+            phase: str, problem: str, action: str, repair: Callable[[], object] | None = None
+        ) -> None:
+            """Record a finding; with fix, run its repair (None: a person must look)."""
+            finding = Finding(phase, problem, action)
+            found.append(finding)
+            if fix and repair is not None:
+                repair()
+                finding.fixed = True
+
         for name in self.defs:
             pdir = os.path.join(self.path, name)
+            lock = os.path.join(pdir, "lock")
             if not os.path.isdir(pdir):
-                found.append(Finding(name, "phase directory is missing", "recreate it"))
-                if fix:
-                    os.makedirs(pdir, exist_ok=True)
-                    found[-1].fixed = True
+                report(
+                    name,
+                    "phase directory is missing",
+                    "recreate it",
+                    lambda pdir=pdir: os.makedirs(pdir, exist_ok=True),
+                )
                 continue
             ls = self._read_lock(pdir)
             done, done_problem, _ = self._read_done(pdir)
             if done_problem:
-                found.append(
-                    Finding(name, done_problem, "left as is: inspect and remove it by hand")
-                )
+                report(name, done_problem, "left as is: inspect and remove it by hand")
             if ls.form == "ending" and ls.token:
-                found.append(Finding(name, "a release was interrupted", "finish the release"))
-                if fix:
-                    self._finish_release(pdir, ls.token)
-                    found[-1].fixed = True
+                report(
+                    name,
+                    "a release was interrupted",
+                    "finish the release",
+                    lambda pdir=pdir, token=ls.token: self._finish_release(pdir, token),
+                )
             elif ls.form == "empty":
-                found.append(Finding(name, "an empty lock directory", "remove it"))
-                if fix:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(os.path.join(pdir, "lock"))
-                    found[-1].fixed = True
+                report(
+                    name,
+                    "an empty lock directory",
+                    "remove it",
+                    lambda lock=lock: _quietly(os.rmdir, lock),
+                )
             elif ls.form == "fenced" and ls.token and ls.owner is not None:
+                tokdir = os.path.join(lock, ls.token)
+                owner = ls.owner
                 if ls.meta is None or ls.meta.token != ls.token:
-                    found.append(
-                        Finding(
-                            name, "the lock's meta.json mirror is missing or stale", "rewrite it"
-                        )
-                    )
-                    if fix:
-                        tokdir = os.path.join(pdir, "lock", ls.token)
-                        with contextlib.suppress(FileNotFoundError):
-                            atomic_write(
-                                os.path.join(pdir, "lock", "meta.json"),
-                                dumps(_mirror(ls.owner)),
-                                tmp_dir=tokdir,
-                            )
-                        found[-1].fixed = True
-                if ls.problem:
-                    found.append(Finding(name, ls.problem, "rewrite it from the meta.json mirror"))
-                    if fix:
-                        tokdir = os.path.join(pdir, "lock", ls.token)
-                        with contextlib.suppress(FileNotFoundError):
-                            atomic_write(
-                                os.path.join(tokdir, "owner.json"),
-                                dumps(ls.owner.model_dump()),
-                                tmp_dir=tokdir,
-                            )
-                        found[-1].fixed = True
-                if done is not None:
-                    found.append(
-                        Finding(name, "a live claim beside a done record", "left as is: reclaim it")
-                    )
-            elif ls.form == "malformed":
-                found.append(
-                    Finding(
+                    # staged in the token directory: if the claim ends meanwhile, nothing is written
+                    report(
                         name,
-                        ls.problem or "malformed lock",
-                        "left as is: `reclaim --force` clears it",
+                        "the lock's meta.json mirror is missing or stale",
+                        "rewrite it",
+                        lambda lock=lock, tokdir=tokdir, owner=owner: _quietly(
+                            atomic_write,
+                            os.path.join(lock, "meta.json"),
+                            dumps(_mirror(owner)),
+                            tmp_dir=tokdir,
+                        ),
                     )
+                if ls.problem:
+                    report(
+                        name,
+                        ls.problem,
+                        "rewrite it from the meta.json mirror",
+                        lambda tokdir=tokdir, owner=owner: _quietly(
+                            atomic_write,
+                            os.path.join(tokdir, "owner.json"),
+                            dumps(owner.model_dump()),
+                            tmp_dir=tokdir,
+                        ),
+                    )
+                if done is not None:
+                    report(name, "a live claim beside a done record", "left as is: reclaim it")
+            elif ls.form == "malformed":
+                report(
+                    name, ls.problem or "malformed lock", "left as is: `reclaim --force` clears it"
                 )
             if ls.double_grant:
-                found.append(
-                    Finding(
-                        name,
-                        "nested lock.d: upstream granted the phase twice",
-                        "left as is: `reclaim --force` clears it",
-                    )
+                report(
+                    name,
+                    "nested lock.d: upstream granted the phase twice",
+                    "left as is: `reclaim --force` clears it",
                 )
             sentinel = os.path.join(pdir, "lock.d")
             # re-checked now: a fix above may just have removed the lock
-            if not os.path.lexists(os.path.join(pdir, "lock")) and os.path.isdir(sentinel):
+            if not os.path.lexists(lock) and os.path.isdir(sentinel):
                 try:
                     entries = os.listdir(sentinel)
                     age = now - os.lstat(sentinel).st_mtime
                 except OSError:
                     entries, age = [], 0.0
                 if not entries:
-                    found.append(Finding(name, "an orphan lock.d sentinel", "remove it"))
-                    if fix:
-                        with contextlib.suppress(OSError):
-                            os.rmdir(sentinel)
-                        found[-1].fixed = True
-                elif age > grace_s:
-                    found.append(
-                        Finding(
-                            name, "an upstream claim crashed inside lock.d", "move it to history"
-                        )
+                    report(
+                        name,
+                        "an orphan lock.d sentinel",
+                        "remove it",
+                        lambda sentinel=sentinel: _quietly(os.rmdir, sentinel),
                     )
-                    if fix:
-                        dest = os.path.join(
-                            pdir,
-                            "history",
-                            f"0-{secrets.token_hex(8)}@crashed-{secrets.token_hex(4)}",
-                        )
-                        os.makedirs(os.path.dirname(dest), exist_ok=True)
-                        with contextlib.suppress(OSError):
-                            os.rename(sentinel, dest)
-                        found[-1].fixed = True
+                elif age > grace_s:
+                    crashed = f"0-{secrets.token_hex(8)}@crashed-{secrets.token_hex(4)}"
+                    report(
+                        name,
+                        "an upstream claim crashed inside lock.d",
+                        "move it to history",
+                        lambda pdir=pdir, sentinel=sentinel, crashed=crashed: (
+                            os.makedirs(os.path.join(pdir, "history"), exist_ok=True),
+                            _quietly(os.rename, sentinel, os.path.join(pdir, "history", crashed)),
+                        ),
+                    )
             for entry in _list(pdir):
                 path = os.path.join(pdir, entry)
                 if entry.startswith(".claim-") and self._abandoned(entry, path, now, grace_s):
-                    found.append(Finding(name, f"an unpublished claim {entry}", "remove it"))
-                    if fix:
-                        _discard_private(path, entry[len(".claim-") :].split(".")[0])
-                        found[-1].fixed = True
+                    token = entry[len(".claim-") :].split(".")[0]
+                    report(
+                        name,
+                        f"an unpublished claim {entry}",
+                        "remove it",
+                        lambda path=path, token=token: _discard_private(path, token),
+                    )
                 elif entry.startswith(".done-"):
                     token = entry[len(".done-") :].rsplit("-", 1)[0]
                     hist = self._history_entry(pdir, token)
                     if hist and _parse_history(hist)[1] == "done":  # type: ignore[index]
-                        found.append(
-                            Finding(name, "a committed completion was not published", "publish it")
+                        report(
+                            name,
+                            "a committed completion was not published",
+                            "publish it",
+                            lambda pdir=pdir, path=path: self._publish_done(pdir, path),
                         )
-                        if fix:
-                            self._publish_done(pdir, path)
-                            found[-1].fixed = True
                     elif _older(path, now, grace_s):
-                        found.append(
-                            Finding(name, f"an abandoned staged record {entry}", "remove it")
+                        report(
+                            name,
+                            f"an abandoned staged record {entry}",
+                            "remove it",
+                            lambda path=path: _quietly(os.unlink, path),
                         )
-                        if fix:
-                            with contextlib.suppress(OSError):
-                                os.unlink(path)
-                            found[-1].fixed = True
                 elif ".tmp-" in entry and _older(path, now, grace_s):
-                    found.append(Finding(name, f"a temporary file {entry}", "remove it"))
-                    if fix:
-                        with contextlib.suppress(OSError):
-                            os.unlink(path)
-                        found[-1].fixed = True
-            if (
-                done is not None
-                and done.artifact
-                and not os.path.lexists(os.path.join(pdir, "artifact.json"))
-            ):
-                found.append(Finding(name, "the artifact.json link is missing", "recreate it"))
-                if fix:
-                    _replace_symlink(os.path.join(pdir, "artifact.json"), done.artifact)
-                    found[-1].fixed = True
-        if fix and any(f.fixed for f in found):
-            self.store.log(
-                "doctor",
-                "",
-                "doctor",
-                sprint=self.sprint_id,
-                detail=f"{sum(f.fixed for f in found)} fixed",
-            )
+                    report(
+                        name,
+                        f"a temporary file {entry}",
+                        "remove it",
+                        lambda path=path: _quietly(os.unlink, path),
+                    )
+            link = os.path.join(pdir, "artifact.json")
+            if done is not None and done.artifact and not os.path.lexists(link):
+                report(
+                    name,
+                    "the artifact.json link is missing",
+                    "recreate it",
+                    lambda link=link, target=done.artifact: _replace_symlink(link, target),
+                )
+        fixed = sum(f.fixed for f in found)
+        if fixed:
+            self.store.log("doctor", "", "doctor", sprint=self.sprint_id, detail=f"{fixed} fixed")
         return found
 
     def _abandoned(self, entry: str, path: str, now: float, grace_s: float) -> bool:
@@ -1421,6 +1422,12 @@ def _inside(path: str, root: str) -> bool:
         return os.path.commonpath([path, root]) == root
     except ValueError:
         return False
+
+
+def _quietly(action: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Run a tidying step whose target another process may already have removed."""
+    with contextlib.suppress(OSError):
+        action(*args, **kwargs)
 
 
 def _list(path: str) -> list[str]:
