@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .text import GLYPH, age, safe
+
 if TYPE_CHECKING:
     from .core.models import PhaseView, SprintView
     from .core.store import Sprint, Store
@@ -89,8 +91,6 @@ class Context:
             out.update(data or {})
             print(json.dumps(out, ensure_ascii=False))
         else:
-            from .text import safe
-
             lines = [safe(line, 2000) for line in message.splitlines()] or [""]
             print(f"{word}: {lines[0]}" if lines[0] else word)
             for line in lines[1:]:
@@ -98,8 +98,6 @@ class Context:
 
 
 def _fail(ctx_json: bool, exc: Any) -> int:
-    from .text import safe
-
     if ctx_json:
         print(
             json.dumps(
@@ -240,7 +238,6 @@ def cmd_artifact(ctx: Context) -> int:
 def cmd_verify(ctx: Context) -> int:
     """Report every artifact that changed after its phase was completed."""
     from .core.handoff import verify
-    from .text import safe
 
     checks = verify(ctx.sprint())
     bad = [(phase, c) for phase, c in checks if c.problem]
@@ -327,8 +324,6 @@ def _context_json(page: Any) -> dict[str, Any]:
 
 
 def _context_text(page: Any) -> str:
-    from .text import safe
-
     out = [f"# Sprint {safe(page.sprint_id, 80)}  {safe(page.project)}", ""]
     if not page.completed:
         out.append("Nothing is completed yet.")
@@ -441,7 +436,6 @@ def cmd_guard(ctx: Context) -> int:
         agent = check_agent(explicit) if explicit is not None else guard_identity(call).agent
         if not os.path.isdir(store_root):
             return 0
-        from .core.graph import resolve_concurrency
         from .core.store import Store
 
         store = Store(store_root)
@@ -449,9 +443,7 @@ def cmd_guard(ctx: Context) -> int:
         if sprint is None:
             return 0
         view = sprint.view()
-        classes, _, _ = resolve_concurrency(
-            sprint.record.phases, store=store.root, skill_roots=store.config().skill_roots
-        )
+        classes, _, _ = sprint.concurrency()
     except Failure as exc:
         # a broken store must not block every tool call: say so, and let the host go on
         print(f"conductor guard: {exc.message}", file=sys.stderr)
@@ -526,8 +518,6 @@ def phase_json(pv: PhaseView) -> dict[str, Any]:
 
 def status_table(view: SprintView) -> str:
     """The human status table."""
-    from .text import GLYPH, age, safe
-
     done = view.count("done")
     lines = [
         f"sprint {safe(view.sprint_id, 80)}  {safe(view.project)}  ({safe(view.status, 20)})  "
@@ -590,8 +580,6 @@ def cmd_why(ctx: Context) -> int:
             json.dumps({"ok": True, "phase": ctx.args.phase, "status": status, "reasons": reasons})
         )
     else:
-        from .text import safe
-
         print(f"{status.upper()}: {ctx.args.phase}")
         for reason in reasons:
             print(f"  - {safe(reason, 500)}")
@@ -600,14 +588,11 @@ def cmd_why(ctx: Context) -> int:
 
 def cmd_batch(ctx: Context) -> int:
     """The batch plan: upstream's JSON lines, or one JSON object with --json."""
-    from .core.graph import batches_jsonl, plan_batches, resolve_concurrency
+    from .core.graph import batches_jsonl, plan_batches
 
     sprint = ctx.sprint()
     view = sprint.view()
-    roots = list(ctx.args.skills or []) + list(ctx.store.config().skill_roots)
-    classes, sources, warnings = resolve_concurrency(
-        sprint.record.phases, store=ctx.store.root, skill_roots=roots
-    )
+    classes, sources, warnings = sprint.concurrency(ctx.args.skills or ())
     done = {pv.name for pv in view.phases if pv.status == "done"}
     batches = plan_batches(sprint.record.phases, classes, done)
     if ctx.json:
@@ -623,8 +608,6 @@ def cmd_batch(ctx: Context) -> int:
             )
         )
     else:
-        from .text import safe
-
         for warning in warnings:
             print(f"warning: {safe(warning, 500)}", file=sys.stderr)
         sys.stdout.write(batches_jsonl(batches))
@@ -634,7 +617,6 @@ def cmd_batch(ctx: Context) -> int:
 def cmd_log(ctx: Context) -> int:
     """Recent audit events (this sprint's unless --all)."""
     from .core import audit
-    from .text import safe
 
     sprint_id = None if ctx.args.all else ctx.sprint().sprint_id
     events: list[Any] = []
@@ -679,8 +661,6 @@ def cmd_clean(ctx: Context) -> int:
 
 def cmd_doctor(ctx: Context) -> int:
     """Find (and with --fix repair) crash leftovers and malformed records."""
-    from .text import safe
-
     sprint = ctx.sprint()
     found = sprint.doctor(fix=ctx.args.fix)
     left = [f for f in found if not f.fixed]

@@ -1588,3 +1588,13 @@ def test_clean_skips_malformed_sprints(store: Store, project: str) -> None:
     assert store.clean(project) == []
     assert store.clean(None) == []
     assert sdir.is_dir()
+
+
+def test_a_corrupt_config_is_an_error_or_a_stated_warning(sprint: Sprint, store: Store) -> None:
+    """The CLI refuses a malformed config.json; the app keeps going but says what it ignored."""
+    Path(store.root, "config.json").write_text('{"skill_roots": [')
+    with pytest.raises(BadInput, match=r"config\.json is malformed"):
+        sprint.concurrency()
+    classes, _, warnings = sprint.concurrency(tolerate_config=True)
+    assert classes["build"] == "write" and classes["review"] == "read"  # built-ins still apply
+    assert any("config.json is malformed" in w and "ignored" in w for w in warnings)

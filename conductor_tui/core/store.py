@@ -18,7 +18,7 @@ import secrets
 import shutil
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +68,7 @@ from .paths import (
     project_hash,
     show,
 )
-from .vocab import LIVE
+from .vocab import LIVE, Concurrency
 
 DEFAULT_TTL = 3600.0
 CLAIM_ATTEMPTS = 8
@@ -410,6 +410,27 @@ class Sprint:
                 "a claim or `conductor doctor --fix` finishes it"
             )
         return staged, problem
+
+    def concurrency(
+        self, extra_roots: Sequence[str] = (), *, tolerate_config: bool = False
+    ) -> tuple[dict[str, Concurrency], dict[str, str], list[str]]:
+        """Each phase's class, where it came from, and warnings: --skills roots first, then the
+        store's config. A malformed config.json is an error, or with tolerate_config a warning
+        (a screen keeps showing the sprint)."""
+        from .graph import resolve_concurrency
+
+        warnings: list[str] = []
+        try:
+            roots = [*extra_roots, *self.store.config().skill_roots]
+        except BadInput as exc:
+            if not tolerate_config:
+                raise
+            roots = list(extra_roots)
+            warnings.append(f"{exc.message}; its skill_roots are ignored")
+        classes, sources, found = resolve_concurrency(
+            self.record.phases, store=self.store.root, skill_roots=roots
+        )
+        return classes, sources, warnings + found
 
     def locked_phases(self) -> list[str]:
         """Phases with anything at <phase>/lock: the only ones that can be held (one stat each)."""

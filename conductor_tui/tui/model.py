@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..core import audit
 from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
-from ..core.graph import layers, plan_batches, resolve_concurrency, topo_order
+from ..core.graph import layers, plan_batches, topo_order
 from ..core.models import AuditEvent, BatchView, PhaseView, SprintView
 from ..core.store import Sprint, Store
 
@@ -129,13 +129,7 @@ class Loader:
             )
         view = sprint.view()
         phases = sprint.record.phases
-        try:
-            roots = self.skill_roots + list(self.store.config().skill_roots)
-        except ConductorError:
-            roots = list(self.skill_roots)
-        classes, _sources, warnings = resolve_concurrency(
-            phases, store=self.store.root, skill_roots=roots
-        )
+        classes, _sources, warnings = sprint.concurrency(self.skill_roots, tolerate_config=True)
         self.classes = dict(classes)
         for pv in view.phases:
             pv.concurrency = classes.get(pv.name, "write")
