@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..text import safe
 from .jsonio import MalformedJSON, loads_strict
-from .paths import AGENT_RE, MAX_AGENT, Identity, detect_agent
+from .paths import AGENT_RE, MAX_AGENT, Identity, clean_name, detect_agent
 from .vocab import LIVE, Concurrency
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def agent_from_payload(call: HookCall) -> str | None:
     """`claude-<first 8 of session_id>` (or `codex-...`), as PROTOCOL.md names agents; else None."""
     if call.problem or not call.session_id or call.source == "generic":
         return None
-    short = re.sub(r"[^A-Za-z0-9._-]", "_", call.session_id[:8])
+    short = clean_name(call.session_id[:8])
     name = f"{call.source}-{short}"
     if len(name) > MAX_AGENT or not AGENT_RE.fullmatch(name):
         return None

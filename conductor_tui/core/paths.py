@@ -124,8 +124,9 @@ class Identity:
     unstable: bool = False
 
 
-def _clean(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:64] or "unknown"
+def clean_name(text: str, fallback: str = "unknown") -> str:
+    """A piece of an agent name made of what AGENT_RE accepts (ASCII letters, digits, . _ -)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:64] or fallback
 
 
 def detect_agent(env: Mapping[str, str] | None = None, ppid: int | None = None) -> Identity:
@@ -135,14 +136,16 @@ def detect_agent(env: Mapping[str, str] | None = None, ppid: int | None = None) 
     if env.get("NANOSTACK_AGENT"):
         return Identity(env["NANOSTACK_AGENT"], "$NANOSTACK_AGENT")
     if env.get("CLAUDE_SESSION_ID"):
-        return Identity(f"claude-{_clean(env['CLAUDE_SESSION_ID'][:8])}", "$CLAUDE_SESSION_ID")
+        return Identity(f"claude-{clean_name(env['CLAUDE_SESSION_ID'][:8])}", "$CLAUDE_SESSION_ID")
     if env.get("CLAUDE_CODE") or env.get("CLAUDECODE"):  # the protocol's name, and Claude Code's
         return Identity(f"claude-{ppid}", "$CLAUDE_CODE and the parent pid", unstable=True)
     if env.get("CODEX_SESSION_ID"):
-        return Identity(f"codex-{_clean(env['CODEX_SESSION_ID'][:8])}", "$CODEX_SESSION_ID")
+        return Identity(f"codex-{clean_name(env['CODEX_SESSION_ID'][:8])}", "$CODEX_SESSION_ID")
     if env.get("OPENCODE_SESSION_ID"):
         return Identity(
-            f"opencode-{_clean(env['OPENCODE_SESSION_ID'][:8])}", "$OPENCODE_SESSION_ID"
+            f"opencode-{clean_name(env['OPENCODE_SESSION_ID'][:8])}", "$OPENCODE_SESSION_ID"
         )
     user = env.get("USER") or env.get("LOGNAME") or "user"
-    return Identity(f"agent-{_clean(user)}-{ppid}", "the user and the parent pid", unstable=True)
+    return Identity(
+        f"agent-{clean_name(user)}-{ppid}", "the user and the parent pid", unstable=True
+    )

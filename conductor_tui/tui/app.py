@@ -20,6 +20,7 @@ from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
 from ..core.liveness import holder_process
 from ..core.models import PhaseView
+from ..core.paths import clean_name
 from ..text import safe
 from .model import Loader, Snapshot
 from .screens.confirm import ConfirmScreen
@@ -554,5 +555,4 @@ class ConductorApp(App[None]):
 def default_agent() -> str:
     """The TUI's own identity: human-<user>."""
     user = os.environ.get("USER") or os.environ.get("LOGNAME") or "user"
-    clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in user)[:32] or "user"
-    return f"human-{clean}"
+    return f"human-{clean_name(user, 'user')[:32]}"

@@ -104,11 +104,10 @@ class Loader:
         sprint = self.sprint
         if sprint is None:
             return "no sprint"
-        status, reasons = sprint.why(phase)
-        view = sprint.view()
-        pv = view.phase(phase)
-        if pv is None:
+        if phase not in sprint.defs:
             return f"no phase {phase!r}"
+        status, reasons = sprint.why(phase)
+        pv = sprint.phase_view(phase)  # this phase only: not a reading of the whole sprint
         pv.concurrency = self.classes.get(phase, pv.concurrency)  # type: ignore[assignment]
         pv.dependents = [p.name for p in sprint.record.phases if phase in p.depends_on]
         return pv, status, reasons

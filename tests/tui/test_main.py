@@ -159,3 +159,12 @@ def test_demo_cleans_up_when_its_pane_is_closed(tmp_path: Any) -> None:
         if proc.poll() is None:
             proc.kill()
         os.close(main_fd)
+
+
+def test_the_apps_agent_name_is_one_the_store_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user name outside ASCII (josé) must still give a valid agent name to claim with."""
+    from conductor_tui.core.paths import check_agent
+    from conductor_tui.tui.app import default_agent
+
+    monkeypatch.setenv("USER", "josé d'arc")
+    assert check_agent(default_agent()) == "human-jos__d_arc"
