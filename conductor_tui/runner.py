@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def run_phase(ctx: Context) -> int:
     """Claim, run the command, keep the lease alive, complete on 0 or abort; return its code."""
     from .core.errors import BadInput, ConductorError, Fenced
-    from .core.liveness import proc_info
+    from .core.liveness import holder_process
 
     args = ctx.args
     cmd = list(args.cmd)
@@ -23,14 +23,8 @@ def run_phase(ctx: Context) -> int:
         raise BadInput("run needs a command: conductor run PHASE -- CMD [ARGS...]")
     sprint = ctx.sprint()
     agent = ctx.agent()
-    me = proc_info(os.getpid())
-    owner = sprint.claim(
-        args.phase,
-        agent=agent,
-        ttl=args.ttl,
-        holder_pid=os.getpid(),
-        holder_start=me.start if me else None,
-    )
+    pid, start = holder_process(os.getpid())  # this process holds the claim while CMD runs
+    owner = sprint.claim(args.phase, agent=agent, ttl=args.ttl, holder_pid=pid, holder_start=start)
     token = owner.token
     claimed = {"token": token, "epoch": owner.epoch}
     if not ctx.json:  # with --json the one object comes at the end
