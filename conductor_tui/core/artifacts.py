@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +34,6 @@ class ArtifactCheck:
     problem: str | None = None
     checkpoint: Checkpoint | None = None
     checkpoint_problem: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
