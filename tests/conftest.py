@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from conductor_tui.cli import main
 from conductor_tui.core.liveness import proc_info
 from conductor_tui.core.store import Sprint, Store
 
@@ -82,3 +87,75 @@ def complete_through(sprint: Sprint, *phases: str, agent: str = "tester") -> Non
     for phase in phases:
         owner = sprint.claim(phase, agent=agent, holder_pid=os.getpid())
         sprint.complete(phase, agent=agent, token=owner.token)
+
+
+# -------------------------------------------------------------- the command line, in-process
+
+# Variables that decide who the caller is (or crash it): a test sets the ones it wants.
+IDENTITY_VARS = (
+    "NANOSTACK_AGENT",
+    "CLAUDE_SESSION_ID",
+    "CLAUDE_CODE",
+    "CLAUDECODE",
+    "CODEX_SESSION_ID",
+    "OPENCODE_SESSION_ID",
+    "CONDUCTOR_CRASH_AT",
+)
+
+
+@dataclass
+class CliResult:
+    """One `conductor` command's exit code and output."""
+
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """stdout as exactly one JSON object."""
+        obj = json.loads(self.out)
+        assert isinstance(obj, dict), self.out
+        return obj
+
+    @property
+    def word(self) -> str:
+        """The first word of the human reply (stdout on success, stderr on failure)."""
+        text = self.out if self.rc == 0 else self.err
+        return text.split(":", 1)[0].split()[0] if text.strip() else ""
+
+    @property
+    def err_line(self) -> str:
+        """stderr, which must be exactly one line."""
+        lines = self.err.strip().splitlines()
+        assert len(lines) == 1, self.err
+        return lines[0]
+
+
+def cli_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A project to run `conductor` in, as agent-a, with its store: (store, project)."""
+    store = tmp_path / "store"
+    project = tmp_path / "project"
+    project.mkdir()
+    for var in IDENTITY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NANOSTACK_STORE", str(store))
+    monkeypatch.setenv("NANOSTACK_AGENT", "agent-a")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PWD", str(project))
+    return str(store), str(project)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `conductor ARGS...` in-process and capture what it said."""
+
+    def run(*args: str) -> CliResult:
+        try:
+            rc = main(list(args))
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        out, err = capsys.readouterr()
+        return CliResult(rc, out, err)
+
+    return run

@@ -15,24 +15,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conductor_tui.cli import main
 from conductor_tui.core.errors import Fenced
 from conductor_tui.core.liveness import iso
 from conductor_tui.core.paths import TOKEN_RE, project_hash
 from conductor_tui.core.store import Sprint, Store
 from conductor_tui.tui.model import Loader
+from tests.conftest import IDENTITY_VARS, CliResult, cli_sandbox
 
-IDENTITY_VARS = (
-    "NANOSTACK_AGENT",
-    "CLAUDE_SESSION_ID",
-    "CLAUDE_CODE",
-    "CODEX_SESSION_ID",
-    "OPENCODE_SESSION_ID",
-)
 DEFAULT_NAMES = ["think", "plan", "build", "review", "security", "qa", "ship"]
 ESC = "\x1b"
 DAY = 86400.0
@@ -63,53 +55,13 @@ class Env:
         return os.path.join(self.sprint().path, name)
 
 
-@dataclass
-class Result:
-    """One command's exit code and output."""
-
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        """stdout as exactly one JSON object."""
-        obj = json.loads(self.out)
-        assert isinstance(obj, dict)
-        return obj
-
-    @property
-    def word(self) -> str:
-        """The first word of the human reply (stdout on success, stderr on failure)."""
-        text = self.out if self.rc == 0 else self.err
-        return text.split(":", 1)[0].split()[0] if text.strip() else ""
+Result = CliResult
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
-    store = tmp_path / "store"
-    project = tmp_path / "project"
-    project.mkdir()
-    for var in (*IDENTITY_VARS, "CONDUCTOR_CRASH_AT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NANOSTACK_STORE", str(store))
-    monkeypatch.setenv("NANOSTACK_AGENT", "agent-a")
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("PWD", str(project))
-    return Env(tmp=tmp_path, store=str(store), project=str(project))
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):
-    def run(*args: str) -> Result:
-        try:
-            rc = main(list(args))
-        except SystemExit as exc:
-            rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-        out, err = capsys.readouterr()
-        return Result(rc, out, err)
-
-    return run
+    store, project = cli_sandbox(tmp_path, monkeypatch)
+    return Env(tmp=tmp_path, store=store, project=project)
 
 
 @pytest.fixture
@@ -120,7 +72,7 @@ def started(env: Env, cli) -> Env:
 
 
 def subprocess_env(env: Env, **extra: str) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k not in (*IDENTITY_VARS, "CONDUCTOR_CRASH_AT")}
+    out = {k: v for k, v in os.environ.items() if k not in IDENTITY_VARS}
     out.update(NANOSTACK_STORE=env.store, NANOSTACK_AGENT="agent-a", PWD=env.project)
     out.update(extra)
     return out

@@ -16,24 +16,16 @@ import shlex
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conductor_tui.cli import main
 from conductor_tui.core import handoff
 from conductor_tui.core.store import Sprint, Store
-
-IDENTITY_VARS = (
-    "NANOSTACK_AGENT",
-    "CLAUDE_SESSION_ID",
-    "CLAUDE_CODE",
-    "CODEX_SESSION_ID",
-    "OPENCODE_SESSION_ID",
-    "CONDUCTOR_CRASH_AT",
-)
+from tests.conftest import IDENTITY_VARS, CliResult, cli_sandbox
 
 GOOD = {
     "summary": "Compared cookie and token sessions; token sessions won.",
@@ -45,25 +37,7 @@ GOOD = {
 # -------------------------------------------------------------------------- harness
 
 
-@dataclass
-class Out:
-    """One command's exit code and output."""
-
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> dict[str, Any]:
-        obj = json.loads(self.out)
-        assert isinstance(obj, dict), self.out
-        return obj
-
-    @property
-    def err_line(self) -> str:
-        lines = self.err.strip().splitlines()
-        assert len(lines) == 1, self.err
-        return lines[0]
+Out = CliResult
 
 
 @dataclass
@@ -124,31 +98,14 @@ def sha(path: str | Path) -> str:
 
 @pytest.fixture
 def hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hand:
-    store = tmp_path / "store"
-    project = tmp_path / "project"
-    project.mkdir()
-    for var in IDENTITY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NANOSTACK_STORE", str(store))
-    monkeypatch.setenv("NANOSTACK_AGENT", "agent-a")
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("PWD", str(project))
-    return Hand(tmp=tmp_path, store=str(store), project=str(project))
+    store, project = cli_sandbox(tmp_path, monkeypatch)
+    return Hand(tmp=tmp_path, store=store, project=project)
 
 
 @pytest.fixture
-def sh(capsys: pytest.CaptureFixture[str]):
-    """Run `conductor ARGS...` in-process."""
-
-    def run(*args: str) -> Out:
-        try:
-            rc = main(list(args))
-        except SystemExit as exc:
-            rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-        out, err = capsys.readouterr()
-        return Out(rc, out, err)
-
-    return run
+def sh(cli: Callable[..., Out]) -> Callable[..., Out]:
+    """Run `conductor ARGS...` in-process (the shared `cli` fixture)."""
+    return cli
 
 
 @pytest.fixture
