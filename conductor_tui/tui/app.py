@@ -371,8 +371,8 @@ class ConductorApp(App[None]):
             ("Overview", [b for b in self.BINDINGS if isinstance(b, Binding)]),
             ("Phase graph", [b for b in PhaseGraph.BINDINGS if isinstance(b, Binding)]),
         ]
-        disabled = set(MUTATIONS) if self.read_only else set()
-        self.push_screen(HelpScreen(groups, disabled))
+        off = set(MUTATIONS) if self.read_only else set()
+        self.push_screen(HelpScreen(groups, off))
 
     def action_filter(self) -> None:
         """Open the filter box."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
 from textual.widgets._footer import FooterKey
 
@@ -602,6 +602,37 @@ async def test_help_shows_keys_as_the_footer_does(built: Callable[[str], Built])
         rows = {line.split()[-1]: line.split()[0] for line in text.splitlines() if line.split()}
         assert rows.get("Filter") == "/", text
         assert rows.get("Help") == "?", text
+
+
+@async_test
+async def test_help_scrolls_in_read_only_mode(built: Callable[[str], Built]) -> None:
+    """Read-only marks the mutations "off"; that must not disable the help screen itself.
+
+    The screen once kept that set in Textual's own `disabled` attribute: a non-empty set is
+    truthy, so in --read-only the whole help screen was disabled and a short pane could not
+    scroll to the keys below the fold.
+    """
+    b = built("mid")
+    app = b.app(read_only=True)
+    async with app.run_test(size=(80, 12)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert not help_screen.disabled
+        text = "\n".join(plain(s.content) for s in help_screen.query(Static))
+        assert "(off in this mode)" in text  # the mutations are still marked
+        scroll = help_screen.query_one(VerticalScroll)
+        assert scroll.max_scroll_y > 0, "at 80x12 the help must be taller than its box"
+        assert "States:" not in screen_text(app)
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert scroll.scroll_y > 0
+        await pilot.press("end")
+        await settle(pilot)
+        assert scroll.scroll_y == scroll.max_scroll_y
+        assert "States:" in screen_text(app)
 
 
 # ---------------------------------------------------------------------- the cursor

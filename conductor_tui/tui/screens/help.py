@@ -15,10 +15,10 @@ from textual.widgets import Static
 
 def bindings_table(
     groups: list[tuple[str, list[Binding]]],
-    disabled: set[str],
+    off: set[str],
     display: Callable[[Binding], str] = lambda b: b.key,
 ) -> Table:
-    """A table of key -> description for each group of bindings."""
+    """A table of key -> description for each group of bindings; actions in `off` say so."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -33,7 +33,7 @@ def bindings_table(
                 display(Binding(k.strip(), b.action, b.description)) for k in b.key.split(",")
             )
             note = Text(b.description)
-            if b.action.split("(")[0] in disabled:
+            if b.action.split("(")[0] in off:
                 note.append("  (off in this mode)", style="dim")
             table.add_row(Text(keys), note)
         table.add_row("", "")
@@ -52,15 +52,16 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, groups: list[tuple[str, list[Binding]]], disabled: set[str]) -> None:
+    def __init__(self, groups: list[tuple[str, list[Binding]]], off: set[str]) -> None:
         super().__init__()
         self.groups = groups
-        self.disabled = disabled
+        # Not `disabled`: that is Textual's own flag, and a non-empty set would disable the screen.
+        self.off_actions = off
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text("conductor-tui keys", style="bold"))
-            yield Static(bindings_table(self.groups, self.disabled, self.app.get_key_display))
+            yield Static(bindings_table(self.groups, self.off_actions, self.app.get_key_display))
             yield Static(
                 Text(
                     "States: ✓ done  ● held  ◐ suspect  ✗ stale  ‼ contested  "
