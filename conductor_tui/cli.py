@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .text import GLYPH, age, safe
 
@@ -729,7 +729,7 @@ def _positive(text: str) -> float:
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with `ERROR: ...` (our usage convention) instead of its banner."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"ERROR: {message}", file=sys.stderr)
         raise SystemExit(2)
@@ -737,7 +737,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The `conductor` argument parser."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)  # a parent of every subparser, so of their class too
     s = argparse.SUPPRESS
     common.add_argument("--store", default=s, help="store directory (else $NANOSTACK_STORE, ...)")
     common.add_argument("--project", default=s, help="project directory (default: current)")

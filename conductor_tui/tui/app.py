@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -21,6 +21,7 @@ from ..core.errors import ConductorError
 from ..core.liveness import holder_process
 from ..core.models import PhaseView
 from ..core.paths import clean_name
+from ..core.store import Sprint
 from ..text import safe
 from .model import Loader, Snapshot
 from .screens.confirm import ConfirmScreen
@@ -32,6 +33,9 @@ from .widgets.graph import PhaseGraph
 from .widgets.header import SprintHeader
 from .widgets.lanes import BatchLanes
 from .widgets.locks import LocksTable
+
+if TYPE_CHECKING:
+    from ..watch import ChangeBridge  # imported for real only when the watcher starts
 
 MIN_WIDTH, MIN_HEIGHT = 40, 12
 MUTATIONS = ("claim", "abort", "reclaim")
@@ -92,7 +96,7 @@ class ConductorApp(App[None]):
         self.snapshot_at = time.monotonic()
         self.selected: str | None = None
         self.filter_text = ""
-        self.bridge: Any = None
+        self.bridge: ChangeBridge | None = None
         self._loading = False
         self._dirty = False
         self._mouse = True
@@ -145,11 +149,14 @@ class ConductorApp(App[None]):
     def _start_bridge(self) -> None:
         from ..watch import ChangeBridge
 
+        def changed(paths: frozenset[str]) -> None:
+            self.post_message(StoreChanged(paths))  # thread-safe; never blocks the watcher
+
         sprint = self.loader.sprint
         self.bridge = ChangeBridge(
             self.loader.store.root,
             sprint.path if sprint is not None else None,
-            lambda paths: self.post_message(StoreChanged(paths)),
+            changed,
             poll=self.poll,
         )
         self.bridge.start()
@@ -160,7 +167,7 @@ class ConductorApp(App[None]):
         if self.on_exit_callback is not None:
             self.on_exit_callback()
 
-    def on_resize(self, event: Any) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._check_size(event.size.width, event.size.height)
 
     def _check_size(self, width: int, height: int) -> None:
@@ -510,7 +517,7 @@ class ConductorApp(App[None]):
         )
 
     def _confirm(
-        self, title: str, body: Text, label: str, typed: str | None, then: Callable[[], None]
+        self, title: str, body: Text, label: str, typed: str | None, then: Callable[[], object]
     ) -> None:
         def done(ok: bool | None) -> None:
             if ok:
@@ -518,7 +525,7 @@ class ConductorApp(App[None]):
 
         self.push_screen(ConfirmScreen(title, body, label, typed), done)
 
-    def _sprint(self) -> Any:
+    def _sprint(self) -> Sprint:
         sprint = self.loader.sprint
         if sprint is None:
             raise ConductorError("no sprint is open")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -192,7 +192,7 @@ class PhaseGraph(Widget, can_focus=True):
         total = sum(extra) or 1
         return [MIN_COL + (spare * e) // total for e in extra]
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         snap = self.snapshot
         if snap is None or snap.view is None:
             return 1

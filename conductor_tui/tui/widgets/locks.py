@@ -13,7 +13,7 @@ from ..style import STATUS_STYLE
 COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PID", "Alive")
 
 
-class LocksTable(DataTable):
+class LocksTable(DataTable[Text]):
     """One row per locked phase, updated in place by row key (the cursor never jumps)."""
 
     def on_mount(self) -> None:
