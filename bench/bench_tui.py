@@ -205,7 +205,8 @@ def clean_env(home: Path, pycache: Path) -> dict[str, str]:
 
 def writer_role(store_root: str, project: str) -> int:
     """The other process: serve claim / abort / heartbeats / writes requests, one JSON line each."""
-    from conductor_tui.core.jsonio import atomic_write, dumps
+    from conductor_tui.core.fs import atomic_write
+    from conductor_tui.core.jsonio import dumps
     from conductor_tui.core.liveness import proc_info
     from conductor_tui.core.store import Store
 

@@ -89,8 +89,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from conductor_tui.core import ending as ending_mod
+from conductor_tui.core import fs as fs_mod
 from conductor_tui.core import store as store_mod
 from conductor_tui.core.errors import ConductorError, Fenced
+from conductor_tui.core.layout import PhasePaths, parse_history
 from conductor_tui.core.liveness import proc_info
 from conductor_tui.core.store import Sprint, Store
 
@@ -115,7 +118,7 @@ CRASH_POINTS = (
 # complete's ownership check and before its commit rename, the classic "GC pause" of fencing.
 PAUSE_POINTS = {"claim.staged": 0.5, "heartbeat.owner": 1.0, "complete.staged": 6.0}
 PAUSE_CODES = {name: i + 1 for i, name in enumerate(PAUSE_POINTS)}
-CRASH_EXIT = 86  # what store._crash_hook exits with
+CRASH_EXIT = 86  # what faults.crash exits with
 EVIDENCE_RE = re.compile(r"stale|gone|zombie|lease ran out|another process|interrupted", re.I)
 TOKEN_IN_TEXT = re.compile(r"\b([0-9]{1,12}-[0-9a-f]{16})\b")
 FINISHED_RELEASE = "finished a release that was interrupted"
@@ -211,9 +214,9 @@ def _err_fields(exc: BaseException) -> dict[str, Any]:
 def _break_end_lock() -> None:
     """Ending a claim renames the whole `lock` instead of `lock/<token>`."""
 
-    def _end_token(
-        self: Sprint,
-        pdir: str,
+    def end_token(
+        sprint: Sprint,
+        paths: PhasePaths,
         phase: str,
         token: str,
         *,
@@ -222,16 +225,17 @@ def _break_end_lock() -> None:
         reason: str,
         nonce: str,
     ) -> None:
-        src = os.path.join(pdir, "lock")  # the bug: whatever claim the lock holds now goes
-        dest = os.path.join(pdir, "history", f"{token}@{how}-{nonce}")
+        src = paths.lock  # the bug: whatever claim the lock holds now goes
+        dest = paths.ended_as(token, how, nonce)
         try:
             os.rename(src, dest)
         except FileNotFoundError:
             raise Fenced(f"fenced: token {token} of {phase!r} was already ended") from None
         with contextlib.suppress(OSError):
-            store_mod._write_end(dest, how, by, self.store.clock(), reason)
+            ending_mod.write_end(dest, how, by, sprint.store.clock(), reason)
 
-    Sprint._end_token = _end_token  # type: ignore[method-assign]
+    ending_mod.end_token = end_token  # type: ignore[assignment]
+    store_mod.end_token = end_token  # type: ignore[assignment]
 
 
 class _IntoLockOS:
@@ -256,7 +260,7 @@ class _IntoLockOS:
 
 
 def _break_publish_into() -> None:
-    store_mod.os = _IntoLockOS()  # type: ignore[assignment]
+    fs_mod.os = _IntoLockOS()  # type: ignore[assignment]
 
 
 BROKEN: dict[str, Callable[[], None]] = {
@@ -956,7 +960,7 @@ class Supervisor:
         findings = []
         for sprint in self.sprints:
             for f in sprint.doctor(fix=True, grace_s=0.0):
-                findings.append({"sprint": sprint.sprint_id, **asdict(f)})
+                findings.append({"sprint": sprint.sprint_id, **f.as_json()})
         self.log.write(op="doctor", t=mono(), findings=findings)
         self.log.close()
 
@@ -1018,7 +1022,7 @@ def scan_store(root: str) -> Disk:
             pd = PhaseDisk()
             hdir = os.path.join(pdir, "history")
             for name in sorted(os.listdir(hdir)) if os.path.isdir(hdir) else []:
-                parsed = store_mod._parse_history(name)
+                parsed = parse_history(name)
                 if parsed is None:
                     continue
                 token, how, nonce = parsed

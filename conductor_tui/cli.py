@@ -84,11 +84,26 @@ class Context:
             )
         return check_agent(ident.agent)
 
+    def take_warnings(self) -> list[str]:
+        """What the store said the caller must hear (an audit event not written, a tidying step
+        left to doctor), each once."""
+        if self._store is None or not self._store.warnings:
+            return []
+        taken, self._store.warnings[:] = list(self._store.warnings), []
+        return taken
+
+    def print_warnings(self) -> None:
+        """Print what is left to say on stderr, where a JSON reader does not look."""
+        for warning in self.take_warnings():
+            print(f"warning: {safe(warning, 2000)}", file=sys.stderr)
+
     def emit(self, word: str, message: str, data: dict[str, Any] | None = None) -> None:
         """Report success: `WORD: message` for people, one JSON object with --json."""
         if self.json:
             out = {"ok": True, "word": word, "message": message}
             out.update(data or {})
+            if warnings := self.take_warnings():
+                out["warnings"] = warnings
             print(json.dumps(out, ensure_ascii=False))
         else:
             lines = [safe(line, 2000) for line in message.splitlines()] or [""]
@@ -97,15 +112,15 @@ class Context:
                 print(f"  {line}")
 
 
-def _fail(ctx_json: bool, exc: Any) -> int:
+def _fail(ctx_json: bool, exc: Any, warnings: Sequence[str] = ()) -> int:
     if ctx_json:
-        print(
-            json.dumps(
-                {"ok": False, "word": exc.word, "error": exc.kind, "message": exc.message},
-                ensure_ascii=False,
-            )
-        )
+        out = {"ok": False, "word": exc.word, "error": exc.kind, "message": exc.message}
+        if warnings:
+            out["warnings"] = list(warnings)
+        print(json.dumps(out, ensure_ascii=False))
     else:
+        for warning in warnings:
+            print(f"warning: {safe(warning, 2000)}", file=sys.stderr)
         print(f"{exc.word}: {safe(exc.message, 2000)}", file=sys.stderr)
     return int(exc.exit_code)
 
@@ -475,12 +490,12 @@ def cmd_reclaim(ctx: Context) -> int:
     """Free a stale lock."""
     sprint = ctx.sprint()
     lock = sprint.reclaim(ctx.args.phase, agent=ctx.agent(), force=ctx.args.force)
-    ctx.emit(
-        "OK",
-        f"reclaimed {ctx.args.phase!r} from {lock.agent!r} ({lock.verdict}: "
-        f"{'; '.join(lock.evidence)})",
-        {"was": lock.model_dump()},
-    )
+    if lock.agent or lock.token:
+        said = f"reclaimed {ctx.args.phase!r} from {lock.agent!r} ({lock.verdict}: "
+        said += f"{'; '.join(lock.evidence)})"
+    else:  # nobody held it: an orphan lock.d was cleared
+        said = f"{ctx.args.phase!r}: {'; '.join(lock.evidence)}"
+    ctx.emit("OK", said, {"was": lock.model_dump()})
     return 0
 
 
@@ -491,6 +506,8 @@ def _note(pv: PhaseView) -> str:
         return pv.lock.evidence[0] if pv.lock.evidence else ""
     if pv.problems:
         return pv.problems[0]
+    if pv.notes:
+        return pv.notes[0]
     if pv.done is not None and pv.done.artifact:
         return os.path.basename(pv.done.artifact)
     return ""
@@ -513,6 +530,7 @@ def phase_json(pv: PhaseView) -> dict[str, Any]:
         "lock": pv.lock.model_dump() if pv.lock else None,
         "done": pv.done.model_dump(exclude_none=True) if pv.done else None,
         "problems": pv.problems,
+        "notes": pv.notes,
     }
 
 
@@ -669,7 +687,15 @@ def cmd_doctor(ctx: Context) -> int:
             json.dumps(
                 {
                     "ok": not left,
-                    "findings": [f.__dict__ for f in found],
+                    "findings": [
+                        {
+                            "phase": f.phase,
+                            "problem": f.problem,
+                            "action": f.action,
+                            "fixed": f.fixed,
+                        }
+                        for f in found
+                    ],
                 },
                 ensure_ascii=False,
             )
@@ -863,18 +889,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = bool(getattr(args, "json", False))
     from .core.errors import ConductorError
 
+    ctx: Context | None = None
     try:
         ctx = Context(args)
-        return COMMANDS[args.command](ctx)
+        code = COMMANDS[args.command](ctx)
+        ctx.print_warnings()
+        return code
     except ConductorError as exc:
-        return _fail(as_json, exc)
+        return _fail(as_json, exc, ctx.take_warnings() if ctx else ())
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
-        from .core.errors import BadInput
+        from .core.errors import DiskError
+        from .core.store import describe_os_error
 
-        where = f" ({exc.filename})" if exc.filename else ""
-        return _fail(as_json, BadInput(f"{exc.strerror or exc}{where}"))
+        error = DiskError(f"{args.command}: {describe_os_error(exc)}")
+        return _fail(as_json, error, ctx.take_warnings() if ctx else ())
 
 
 if __name__ == "__main__":

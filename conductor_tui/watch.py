@@ -26,6 +26,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
+from .core.layout import STAGING_PREFIXES, TMP_MARK
+
 __all__ = ["ChangeBridge"]
 
 log = logging.getLogger(__name__)
@@ -61,9 +63,6 @@ _IGNORED_TYPES = frozenset({"opened", "closed_no_write"})
 Want = tuple[str, bool]
 
 
-PRIVATE = (".claim-", ".done-", ".gc-", ".start-", ".trash-", ".w-")
-
-
 HEALTH_S = 1.0  # how often an idle bridge checks that its inotify reader still runs
 
 
@@ -79,13 +78,13 @@ def _inotify_reader_alive(observer: object) -> bool:
 
 
 def _is_temp(path: str) -> bool:
-    """True for private staging names (temp files, a claim being built, the lock.d sentinel):
-    nothing a reader sees changes until they are renamed, and the rename's destination counts."""
+    """True for private staging names (temp files, a claim or a sprint being built): nothing a
+    reader sees changes until they are renamed, and the rename's destination counts. The lock.d
+    sentinel is not one of them: an orphan one is shown, so its removal must be seen."""
     parts = path.split(os.sep)
-    name = parts[-1]
-    if ".tmp-" in name or name == "lock.d":
+    if TMP_MARK in parts[-1]:
         return True
-    return any(part.startswith(PRIVATE) for part in parts[-3:])
+    return any(part.startswith(STAGING_PREFIXES) for part in parts[-3:])
 
 
 def _nearest_dir(path: str) -> str:

@@ -648,8 +648,8 @@ class _PausingSprint(Sprint):
         super().__init__(base.store, base.path, base.record)
         self.meanwhile = meanwhile
 
-    def _read_lock(self, pdir: str):  # the reading a reclaim judges and acts on
-        reading = super()._read_lock(pdir)
+    def read(self, phase: str, now: float):  # the reading a reclaim judges and acts on
+        reading = super().read(phase, now)
         meanwhile, self.meanwhile = self.meanwhile, None
         if meanwhile is not None:
             meanwhile()

@@ -7,7 +7,9 @@ import os
 import stat
 from collections.abc import Iterator
 
+from .faults import before_write
 from .jsonio import MalformedJSON, loads_strict
+from .limits import MAX_AUDIT_LINE, MAX_AUDIT_READ
 from .models import AuditEvent
 
 # Upstream's event names where the transition exists upstream; ours otherwise.
@@ -23,7 +25,6 @@ EVENTS = {
     "archive": "sprint_archive",
     "doctor": "sprint_doctor",
 }
-MAX_LINE = 64 * 1024
 
 
 def append(path: str, event: AuditEvent) -> None:
@@ -32,7 +33,8 @@ def append(path: str, event: AuditEvent) -> None:
     line = json.dumps(data, ensure_ascii=False, separators=(", ", ": ")) + "\n"
     raw = line.encode()
     flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o644)
+    before_write("append", path)
+    fd = os.open(path, flags, 0o666)  # the umask decides: a shared store's log is group-writable
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -45,7 +47,7 @@ def append(path: str, event: AuditEvent) -> None:
 
 
 def read(
-    path: str, *, tail: int | None = None, max_bytes: int = 4 << 20
+    path: str, *, tail: int | None = None, max_bytes: int = MAX_AUDIT_READ
 ) -> Iterator[AuditEvent | str]:
     """Yield events in order; an unreadable line is yielded as a string describing it."""
     try:
@@ -71,7 +73,7 @@ def read(
         if not raw.strip():
             continue
         try:
-            yield AuditEvent.model_validate(loads_strict(raw, limit=MAX_LINE))
+            yield AuditEvent.model_validate(loads_strict(raw, limit=MAX_AUDIT_LINE))
         except (MalformedJSON, ValueError) as exc:
             first = str(exc).splitlines()[0][:80]
             yield f"line {number}: malformed ({first})"

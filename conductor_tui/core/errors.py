@@ -76,3 +76,16 @@ class NotStale(Refused):
     """A reclaim was asked of a lock that is not stale."""
 
     kind = "not_stale"
+
+
+class DiskError(ConductorError):
+    """The disk refused a write: permissions, a full disk, a read-only file system (exit 2)."""
+
+    kind = "disk"
+
+
+class Committed(ConductorError):
+    """A transition committed, but a step after its commit failed: it must not be retried, and
+    `conductor doctor --fix` finishes what is left (exit 2)."""
+
+    kind = "committed"

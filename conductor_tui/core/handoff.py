@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .artifacts import ArtifactCheck, Checkpoint, check_artifact
+from .fs import write_file_durable
 from .graph import topo_order
-from .jsonio import dumps, write_file_durable
+from .jsonio import dumps
 from .liveness import iso
 from .models import PhaseView
 from .paths import check_phase

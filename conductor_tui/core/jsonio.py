@@ -1,17 +1,16 @@
-"""Strict, size-capped JSON reading and atomic, durable writing."""
+"""Strict, size-capped JSON reading, and the one serialiser of records."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 import stat
+from collections.abc import Iterable
 from typing import Any
 
-MAX_RECORD_BYTES = 1 << 20  # 1 MiB: no record of the protocol comes near this
-MAX_ARTIFACT = 8 << 20  # an artifact is a hand-off note, not a data set
-MAX_DEPTH = 64
+from .limits import MAX_ARTIFACT, MAX_DEPTH, MAX_RECORD_BYTES
+
+__all__ = ["MAX_ARTIFACT", "MAX_RECORD_BYTES", "MalformedJSON", "dumps", "loads_strict"]
 
 
 class MalformedJSON(ValueError):
@@ -43,6 +42,7 @@ def _too_deep(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):
@@ -122,56 +122,8 @@ def read_json(path: str, *, limit: int = MAX_RECORD_BYTES) -> Any:
     return loads_strict(read_bytes_nofollow(path, limit=limit), limit=limit)
 
 
-def fsync_dir(path: str) -> None:
-    """Make a directory's entries durable (a rename or create inside it)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def dumps(obj: Any) -> bytes:
     """Serialise compactly and deterministically enough for humans to read."""
     return (
         json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
     ).encode()
-
-
-def write_file_durable(path: str, data: bytes) -> None:
-    """Create a new file with data and fsync it; fails if the path exists."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def tmp_name(final: str) -> str:
-    """A unique temporary name beside final (same directory, so rename is atomic)."""
-    head, tail = os.path.split(final)
-    return os.path.join(head, f".{tail}.tmp-{secrets.token_hex(6)}")
-
-
-def atomic_write(
-    path: str, data: bytes, *, tmp_dir: str | None = None, durable: bool = True
-) -> None:
-    """Write path atomically: temp file, fsync, rename, fsync the directory.
-
-    tmp_dir lets a caller stage the temp file somewhere whose disappearance must fence the write
-    (a claim's token directory): if tmp_dir was renamed away, the rename fails with ENOENT.
-    """
-    tmp = tmp_name(path) if tmp_dir is None else os.path.join(tmp_dir, f".w-{secrets.token_hex(6)}")
-    write_file_durable(tmp, data)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        fsync_dir(os.path.dirname(path) or ".")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from .limits import UPSTREAM_STALE_S
 from .models import LockMeta, OwnerRecord, Verdict
 
-UPSTREAM_STALE_S = 3600.0  # upstream's rule: a lock older than an hour whose pid is gone
 # Processes that merely run the command for someone else: the holder is above them.
 WRAPPERS = frozenset(
     [

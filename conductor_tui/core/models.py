@@ -68,6 +68,23 @@ class OwnerRecord(_Record):
     phase: str = ""
 
 
+def mirror_of(owner: OwnerRecord) -> dict[str, Any]:
+    """lock/meta.json of a claim: upstream's three fields first (pid = the holder, for upstream's
+    liveness check), then ours."""
+    return {
+        "agent": owner.agent,
+        "claimed_at": owner.claimed_at,
+        "pid": owner.holder_pid if owner.holder_pid is not None else 0,
+        "token": owner.token,
+        "epoch": owner.epoch,
+        "host": owner.host,
+        "holder_pid": owner.holder_pid,
+        "holder_start": owner.holder_start,
+        "heartbeat_at": owner.heartbeat_at,
+        "ttl_s": owner.ttl_s,
+    }
+
+
 class DoneRecord(_Record):
     """<phase>/done: the phase is complete (upstream fields plus token, epoch and SHA-256)."""
 
@@ -149,6 +166,10 @@ class PhaseView(BaseModel):
     lock: LockView | None = None
     done: DoneRecord | None = None
     problems: list[str] = Field(default_factory=list)
+    # what a person should know that does not change the status (an orphan lock.d, debris)
+    notes: list[str] = Field(default_factory=list)
+    # an orphan lock.d (no lock beside it, past upstream's window): `reclaim` clears it
+    orphan_sentinel: bool = False
 
     @property
     def agent(self) -> str:

@@ -337,12 +337,12 @@ class ConductorApp(App[None]):
     def _reclaim_target(self) -> PhaseView | None:
         """The cursor's phase if it is locked, else the most urgent lock in the attention list."""
         pv = self.selected_view()
-        if pv is not None and pv.lock is not None and pv.status != "done":
+        if pv is not None and _reclaimable(pv):
             return pv
         for item in self.snapshot.attention:
             if item.key == "r":
                 target = self.snapshot.phase(item.phase)
-                if target is not None and target.lock is not None:
+                if target is not None and _reclaimable(target):
                     return target
         return None
 
@@ -490,10 +490,21 @@ class ConductorApp(App[None]):
     def action_reclaim(self) -> None:
         """Reclaim the selected phase's lock: stale at once, healthy only by typing its name."""
         pv = self._reclaim_target()
-        if self._refuse_read_only() or pv is None or pv.lock is None:
+        if self._refuse_read_only() or pv is None:
             return
         self.query_one(PhaseGraph).selected = pv.name
         lock = pv.lock
+        if lock is None:  # nobody holds it: an orphan lock.d keeps upstream agents out
+            body = Text(f"Clear the orphan lock.d of {pv.name!r}.\n")
+            body.append(
+                "Nobody holds the phase; upstream sprint.sh agents are refused it until the "
+                "lock.d is gone.",
+                style="dim",
+            )
+            self._confirm(
+                f"Clear {pv.name}?", body, "Clear", None, lambda: self._reclaim(pv.name, False)
+            )
+            return
         body = Text()
         holder = safe(lock.agent) or "an unknown holder"
         body.append(f"Reclaim {pv.name!r} from {holder} ({lock.verdict}).\n")
@@ -556,7 +567,14 @@ class ConductorApp(App[None]):
             lock = self._sprint().reclaim(phase, agent=self.agent, force=force)
         except ConductorError as exc:
             return False, str(exc)
+        if not lock.agent and lock.evidence:
+            return True, f"OK: {phase!r}: {lock.evidence[0]}"
         return True, f"OK: reclaimed {phase!r} from {lock.agent!r}"
+
+
+def _reclaimable(pv: PhaseView) -> bool:
+    """A phase `r` acts on: locked and not done, or with an orphan lock.d to clear."""
+    return (pv.lock is not None and pv.status != "done") or pv.orphan_sentinel
 
 
 def default_agent() -> str:

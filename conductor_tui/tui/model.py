@@ -17,7 +17,16 @@ from ..core.models import AuditEvent, BatchView, PhaseView, SprintView
 from ..core.store import Sprint, Store
 
 # Order in which the attention list ranks what needs a person.
-URGENCY = {"contested": 0, "stale": 1, "malformed": 2, "suspect": 3, "fenced": 4, "changed": 5}
+URGENCY = {
+    "contested": 0,
+    "stale": 1,
+    "malformed": 2,
+    "suspect": 3,
+    "orphan": 4,
+    "fenced": 5,
+    "changed": 6,
+    "note": 7,
+}
 
 
 @dataclass(frozen=True)
@@ -229,6 +238,11 @@ def attention(
             )
         for problem in pv.problems if pv.status != "malformed" else []:
             items.append(Attention(pv.name, "malformed", problem, "enter"))
+        for note in pv.notes:
+            orphan = pv.orphan_sentinel and "lock.d" in note
+            items.append(
+                Attention(pv.name, "orphan" if orphan else "note", note, "r" if orphan else "enter")
+            )
     seen: set[str] = set()
     for e in reversed(events):
         if not isinstance(e, AuditEvent) or e.event != "sprint_fenced" or e.resource in seen:
