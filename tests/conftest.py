@@ -159,3 +159,64 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(rc, out, err)
 
     return run
+
+
+# ---------------------------------------------------------------------- the CLI on a sandbox
+
+
+Result = CliResult
+
+
+@dataclass
+class Env:
+    """Where the in-process command line runs."""
+
+    tmp: Path
+    store: str
+    project: str
+
+    def sprint(self) -> Sprint:
+        found = Store(self.store).find_active(self.project)
+        assert found is not None
+        return found
+
+    def phase(self, name: str) -> str:
+        return os.path.join(self.sprint().path, name)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    store, project = cli_sandbox(tmp_path, monkeypatch)
+    return Env(tmp=tmp_path, store=store, project=project)
+
+
+@pytest.fixture
+def started(env: Env, cli) -> Env:
+    result = cli("start")
+    assert result.rc == 0, result
+    return env
+
+
+def subprocess_env(env: Env, **extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k not in IDENTITY_VARS}
+    out.update(NANOSTACK_STORE=env.store, NANOSTACK_AGENT="agent-a", PWD=env.project)
+    out.update(extra)
+    return out
+
+
+def conductor(env: Env, *args: str, **extra: str) -> Result:
+    """The real command, in a subprocess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "conductor_tui.cli", *args],
+        cwd=env.project,
+        env=subprocess_env(env, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def dead_pid_cli(dead_pid: tuple[int, int | None]) -> str:
+    return str(dead_pid[0])

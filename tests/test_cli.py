@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from conductor_tui.core.liveness import iso
 from conductor_tui.core.paths import TOKEN_RE, project_hash
 from conductor_tui.core.store import Sprint, Store
 from conductor_tui.tui.model import Loader
-from tests.conftest import IDENTITY_VARS, CliResult, cli_sandbox
+from tests.conftest import IDENTITY_VARS, Env, Result, conductor, subprocess_env
 
 DEFAULT_NAMES = ["think", "plan", "build", "review", "security", "qa", "ship"]
 ESC = "\x1b"
@@ -36,59 +35,6 @@ CHECKPOINT = {
     "decisions_made": ["refresh before payment"],
     "open_questions": [],
 }
-
-
-@dataclass
-class Env:
-    """Where the in-process command line runs."""
-
-    tmp: Path
-    store: str
-    project: str
-
-    def sprint(self) -> Sprint:
-        found = Store(self.store).find_active(self.project)
-        assert found is not None
-        return found
-
-    def phase(self, name: str) -> str:
-        return os.path.join(self.sprint().path, name)
-
-
-Result = CliResult
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
-    store, project = cli_sandbox(tmp_path, monkeypatch)
-    return Env(tmp=tmp_path, store=store, project=project)
-
-
-@pytest.fixture
-def started(env: Env, cli) -> Env:
-    result = cli("start")
-    assert result.rc == 0, result
-    return env
-
-
-def subprocess_env(env: Env, **extra: str) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k not in IDENTITY_VARS}
-    out.update(NANOSTACK_STORE=env.store, NANOSTACK_AGENT="agent-a", PWD=env.project)
-    out.update(extra)
-    return out
-
-
-def conductor(env: Env, *args: str, **extra: str) -> Result:
-    """The real command, in a subprocess."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "conductor_tui.cli", *args],
-        cwd=env.project,
-        env=subprocess_env(env, **extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def assert_clean_error(result: Result, rc: int, needle: str = "") -> None:
@@ -119,11 +65,6 @@ def snapshot(root: str | Path) -> dict[str, tuple[int, bytes]]:
             data = Path(path).read_bytes() if stat.S_ISREG(st.st_mode) else b""
             out[os.path.relpath(path, root)] = (stat.S_IFMT(st.st_mode), data)
     return out
-
-
-@pytest.fixture
-def dead_pid_cli(dead_pid: tuple[int, int | None]) -> str:
-    return str(dead_pid[0])
 
 
 # ---------------------------------------------------------------------- help and usage

@@ -1,6 +1,8 @@
 """Fault injection for the test suite: crash points, and a failure at the n-th write.
 
-`CONDUCTOR_CRASH_AT=<point>` ends the process at a named crash point (exit 86).
+`CONDUCTOR_CRASH_AT=<point>` ends the process at a named crash point (exit 86);
+`CONDUCTOR_STOP_AT=<point>` stops it there with SIGSTOP (a suspended laptop, a swapped-out agent)
+until someone sends SIGCONT.
 `CONDUCTOR_FAULT=<n>:<ERRNO>` makes the n-th write to the disk (a create, write, fsync, mkdir,
 rename, link, symlink, unlink or rmdir, counted from 1) fail with that errno, as a full disk, a
 read-only file system or a permission problem would. `CONDUCTOR_FAULT_LOG=<file>` appends one line
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 
 _FAULT = os.environ.get("CONDUCTOR_FAULT") or None
 _FAULT_LOG = os.environ.get("CONDUCTOR_FAULT_LOG") or None
@@ -37,6 +40,8 @@ def crash(point: str) -> None:
     the stress harness sets it in forked workers)."""
     if os.environ.get("CONDUCTOR_CRASH_AT") == point:
         os._exit(86)
+    if os.environ.get("CONDUCTOR_STOP_AT") == point:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def before_write(op: str, path: str) -> None:
