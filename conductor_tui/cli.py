@@ -40,7 +40,7 @@ class Context:
 
     @property
     def store(self) -> Store:
-        """The store, found as PROTOCOL.md says."""
+        """The store, found as the protocol says."""
         if self._store is None:
             from .core.paths import find_store
             from .core.store import Store

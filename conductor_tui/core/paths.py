@@ -130,7 +130,7 @@ def clean_name(text: str, fallback: str = "unknown") -> str:
 
 
 def detect_agent(env: Mapping[str, str] | None = None, ppid: int | None = None) -> Identity:
-    """The calling agent's name, in PROTOCOL.md's order."""
+    """The calling agent's name, in the protocol's order."""
     env = os.environ if env is None else env
     ppid = os.getppid() if ppid is None else ppid
     if env.get("NANOSTACK_AGENT"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shutil
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -746,3 +747,36 @@ async def test_a_changed_artifact_is_flagged_in_attention_and_details(
         await settle(pilot)
         assert isinstance(app.screen, DetailsScreen)
         assert "changed after completion" in screen_text(app)
+
+
+@async_test
+async def test_an_orphan_lock_d_is_shown_and_r_clears_it(built: Callable[[str], Built]) -> None:
+    """Upstream's abort of our claim leaves our lock.d: upstream agents are refused the phase.
+    The attention list says so, and `r` (with a confirmation) clears it."""
+    b = built("mid")
+    owner = b.sprint.claim("security", agent="cursor-31f0b6d2", holder_pid=DEAD_PID)
+    pdir = os.path.join(b.sprint.path, "security")
+    shutil.rmtree(os.path.join(pdir, "lock"))  # upstream's abort removes lock, nothing else
+    aged = b.clock.now - 60
+    os.utime(os.path.join(pdir, "lock.d"), (aged, aged))
+    app = b.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        pv = app.snapshot.phase("security")
+        assert pv is not None and pv.status == "ready" and pv.orphan_sentinel
+        assert [(a.phase, a.key) for a in app.snapshot.attention if a.kind == "orphan"] == [
+            ("security", "r")
+        ]
+        await select(pilot, "security")
+        await pilot.press("r")
+        await settle(pilot)
+        dialog = confirm_screen(app)
+        assert dialog.title_text == "Clear security?"
+        assert "upstream" in dialog.body.plain
+        assert app.focused is not None and app.focused.id == "cancel"
+        await pilot.press("tab", "enter")
+        await loaded(pilot, 2)
+        pv = app.snapshot.phase("security")
+        assert pv is not None and not pv.orphan_sentinel
+    assert not os.path.lexists(os.path.join(pdir, "lock.d"))
+    assert owner.token not in str(os.listdir(pdir))
