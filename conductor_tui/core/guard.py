@@ -142,7 +142,7 @@ def parse_hook(raw: bytes) -> HookCall:
 
 
 def agent_from_payload(call: HookCall) -> str | None:
-    """`claude-<first 8 of session_id>` (or `codex-...`), as the protocol names agents; else None."""
+    """`claude-<first 8 of session_id>` (or `codex-...`) as the protocol names agents, or None."""
     if call.problem or not call.session_id or call.source == "generic":
         return None
     short = clean_name(call.session_id[:8])

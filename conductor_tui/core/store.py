@@ -525,13 +525,15 @@ class Sprint:
             raise Fenced(fenced_message(paths, phase, ls.token)) from None
         self.store.crash("heartbeat.owner")
         # Staged inside the token directory: if the claim ended meanwhile, this rename fails.
-        with contextlib.suppress(FileNotFoundError):
-            self.tidy(
-                f"the meta.json mirror of {phase!r}",
-                fs.atomic_write,
-                paths.meta,
-                dumps(mirror_of(owner)),
-                tmp_dir=tokdir,
+        try:
+            fs.atomic_write(paths.meta, dumps(mirror_of(owner)), tmp_dir=tokdir)
+        except FileNotFoundError:
+            self.store.log("fenced", phase, agent, sprint=self.sprint_id, token=ls.token)
+            raise Fenced(fenced_message(paths, phase, ls.token)) from None
+        except OSError as exc:  # the lease is extended (owner.json is authoritative)
+            self.warn(
+                f"the meta.json mirror of {phase!r} was not updated ({exc.strerror}); "
+                "upstream readers see the old lease"
             )
         self.tidy(f"the lock.d sentinel of {phase!r}", ensure_sentinel, paths)
         self.store.log(
@@ -700,7 +702,6 @@ class Sprint:
         raw["status"] = "archived"
         fs.atomic_write(path, dumps(raw))
         self.record.status = "archived"
-        self.store.log("archive", "", self.record.started_by, sprint=self.sprint_id)
         return before
 
     def doctor(self, fix: bool = False, *, grace_s: float = DOCTOR_GRACE_S) -> list[Finding]:
@@ -877,6 +878,8 @@ class Store:
             if isinstance(exc, OSError):
                 raise _disk_error(exc, "archiving the previous sprint") from None
             raise
+        for sprint, _ in restore:  # logged once no rollback can undo them
+            self.log("archive", "", sprint.record.started_by, sprint=sprint.sprint_id)
         self.log("start", "", agent, sprint=record.sprint_id, detail=project)
         return self.load_sprint(final)
 
