@@ -1101,7 +1101,7 @@ def describe_os_error(exc: OSError) -> str:
         return (
             f"permission denied{where}: this account cannot write the store; a store shared by "
             "several accounts needs group-writable, setgid directories and umask 002 "
-            "(README: Shared stores)"
+            "(see docs/SHARED-STORES.md)"
         )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"the disk is full{where}"
