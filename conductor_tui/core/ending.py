@@ -10,6 +10,7 @@ doctor never removes the staged record of a live or committed token (invariant 1
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Callable
@@ -132,7 +133,12 @@ def fenced_message(paths: PhasePaths, phase: str, token: str) -> str:
     return f"fenced: token {token} of {phase!r} was already {how}{by}"
 
 
-def publish_done(paths: PhasePaths, staged: str, token: str | None) -> None:
+def publish_done(
+    paths: PhasePaths,
+    staged: str,
+    token: str | None,
+    warn: Callable[[str], None] | None = None,
+) -> None:
     """Publish a committed completion's staged record; link(2) never replaces, so done is
     written once. Returns only when <phase>/done is this token's record and durable."""
     # published already (by us, or by whoever finished our release): checked below
@@ -148,8 +154,17 @@ def publish_done(paths: PhasePaths, staged: str, token: str | None) -> None:
             f"{what}; run `conductor doctor`"
         )
     fs.fsync_dir(paths.dir)
-    with contextlib.suppress(FileNotFoundError):
+    try:
         fs.unlink(staged)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # published and durable: the stage left behind is doctor's
+        if warn is None:
+            raise
+        warn(
+            f"the staged record {os.path.basename(staged)} was not removed "
+            f"({exc.strerror or exc}); `conductor doctor --fix` repairs it"
+        )
 
 
 def finish_release(sprint: Sprint, paths: PhasePaths, token: str) -> None:
@@ -160,39 +175,53 @@ def finish_release(sprint: Sprint, paths: PhasePaths, token: str) -> None:
         _, how, nonce = parsed
         staged = paths.staged_done(token, nonce)
         if how == "done" and not os.path.lexists(paths.done):
-            publish_done(paths, staged, token)
+            publish_done(paths, staged, token, sprint.warn)
     release_lock_dir(sprint, paths, token)
 
 
 def release_lock_dir(sprint: Sprint, paths: PhasePaths, token: str | None) -> None:
     """Remove the lock mirror (if it is still the ended claim's), the lock and the sentinel.
 
-    Every step is tidying after a committed end: a failure leaves what `doctor` repairs.
+    Every step is tidying after a committed end: the races it expects (another releaser was
+    first, a new claim filled the lock) are quiet; any other failure is a warning naming what
+    `doctor --fix` will repair, never silence.
     """
+    phase = os.path.basename(paths.dir)
+
+    def step(what: str, action: Callable[..., object], *args: object) -> bool:
+        try:
+            action(*args)
+        except OSError as exc:
+            if exc.errno not in _RACES:
+                sprint.warn(
+                    f"{what} of {phase!r} was not tidied ({exc.strerror or exc}); "
+                    "`conductor doctor --fix` repairs it"
+                )
+            return False
+        return True
+
     aside = paths.gc(secrets.token_hex(6))
-    try:
-        fs.rename(paths.meta, aside)
-    except (FileNotFoundError, NotADirectoryError):
-        pass
-    except OSError as exc:
-        sprint.warn(f"the lock of {os.path.basename(paths.dir)!r} was not tidied: {exc.strerror}")
-        return
-    else:
+    if step("the lock mirror", fs.rename, paths.meta, aside):
         moved_token = None
         with contextlib.suppress(OSError, MalformedJSON, ValueError):
             moved_token = LockMeta.model_validate(read_json(aside)).token
         if token is not None and moved_token not in (token, None):
             # A new claim was published after our release began: give its mirror back.
-            with contextlib.suppress(OSError):
-                fs.link(aside, paths.meta)
-        _quietly(fs.unlink, aside)
+            step("the new claim's mirror", fs.link, aside, paths.meta)
+        step("a moved-aside mirror", fs.unlink, aside)
+    elif os.path.lexists(paths.meta):
+        return  # the disk refused: leave the rest as it is, for doctor
     sprint.store.crash("release.mirror")
-    _quietly(fs.rmdir, paths.lock)  # only if empty: a new claim keeps its lock
+    step("the lock directory", fs.rmdir, paths.lock)  # only if empty: a new claim keeps it
     if not os.path.lexists(paths.lock):
-        _quietly(fs.rmdir, paths.sentinel)
-        if os.path.lexists(paths.lock):
-            ensure_sentinel(paths)  # a claim was published meanwhile: it keeps its sentinel
-    _quietly(fs.fsync_dir, paths.dir)
+        step("the lock.d sentinel", fs.rmdir, paths.sentinel)
+        if os.path.lexists(paths.lock):  # a claim was published meanwhile: it keeps its sentinel
+            step("the new claim's sentinel", ensure_sentinel, paths)
+    step("syncing the phase directory", fs.fsync_dir, paths.dir)
+
+
+# What a release expects from others acting at the same time: quiet, not a warning.
+_RACES = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENOTEMPTY, errno.EEXIST})
 
 
 def ensure_sentinel(paths: PhasePaths) -> None:

@@ -140,6 +140,11 @@ class Sprint:
         """The sprint's id (its directory name)."""
         return os.path.basename(self.path)
 
+    @property
+    def sprint_json(self) -> str:
+        """The sprint's record."""
+        return os.path.join(self.path, SPRINT_JSON)
+
     def paths(self, phase: str) -> PhasePaths:
         """The paths of a phase of this sprint (a name from the sprint's own graph)."""
         return PhasePaths(os.path.join(self.path, phase))
@@ -586,7 +591,7 @@ class Sprint:
             raise
         self.store.crash("complete.committed")
         try:
-            publish_done(paths, staged, ls.token)
+            publish_done(paths, staged, ls.token, self.warn)
         except (OSError, LostCompletion) as exc:
             why = exc.message if isinstance(exc, LostCompletion) else _strerror(exc)
             raise Committed(
@@ -694,7 +699,7 @@ class Sprint:
     def archive(self) -> bytes | None:
         """Mark this sprint archived, keeping unknown keys of sprint.json; returns the bytes it
         replaced (so that a failed start can restore them)."""
-        path = os.path.join(self.path, SPRINT_JSON)
+        path = self.sprint_json
         before = read_bytes_nofollow(path)
         raw = loads_strict(before)
         if not isinstance(raw, dict):
@@ -870,13 +875,14 @@ class Store:
         restore: list[tuple[Sprint, bytes]] = []
         try:
             for sprint in previous:
-                before = sprint.archive()
-                if before is not None:
-                    restore.append((sprint, before))
+                # kept before the write: an archive whose rename took effect but whose sync
+                # failed must be restored too
+                restore.append((sprint, read_bytes_nofollow(sprint.sprint_json)))
+                sprint.archive()
         except BaseException as exc:
-            self._unpublish_sprint(final, restore)
+            left = self._unpublish_sprint(final, restore)
             if isinstance(exc, OSError):
-                raise _disk_error(exc, "archiving the previous sprint") from None
+                raise _disk_error(exc, "archiving the previous sprint", left) from None
             raise
         for sprint, _ in restore:  # logged once no rollback can undo them
             self.log("archive", "", sprint.record.started_by, sprint=sprint.sprint_id)
@@ -961,20 +967,28 @@ class Store:
         try:
             fs.fsync_dir(self.conductor_dir)
         except OSError as exc:
-            self._unpublish_sprint(final, [])
-            raise _disk_error(exc, "starting the sprint") from None
+            left = self._unpublish_sprint(final, [])
+            raise _disk_error(exc, "starting the sprint", left) from None
         return final
 
-    def _unpublish_sprint(self, final: str, restore: list[tuple[Sprint, bytes]]) -> None:
-        """Roll a start back: restore what it archived, then take the new sprint away."""
+    def _unpublish_sprint(self, final: str, restore: list[tuple[Sprint, bytes]]) -> list[str]:
+        """Roll a start back: restore what it archived, then take the new sprint away. Returns
+        what could not be rolled back (so the error says so instead of "nothing was changed")."""
+        left: list[str] = []
         for sprint, before in reversed(restore):
-            with contextlib.suppress(OSError):
-                fs.atomic_write(os.path.join(sprint.path, SPRINT_JSON), before)
+            try:
+                fs.atomic_write(sprint.sprint_json, before)
                 sprint.record.status = "active"
+            except OSError as exc:
+                left.append(f"sprint {sprint.sprint_id} stays archived ({exc.strerror or exc})")
         trash = os.path.join(self.conductor_dir, f"{TRASH_STAGE}{secrets.token_hex(6)}")
-        with contextlib.suppress(OSError):
+        try:
             os.rename(final, trash)
+        except OSError as exc:
+            left.append(f"the new sprint {os.path.basename(final)} stays ({exc.strerror or exc})")
+        else:
             shutil.rmtree(trash, ignore_errors=True)
+        return left
 
     def clean(self, project: str | None, *, older_than_s: float = ARCHIVE_AGE_S) -> list[str]:
         """Delete archived sprints older than a week: this project's, or all with project=None."""
@@ -1087,11 +1101,12 @@ def _strerror(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _disk_error(exc: OSError, doing: str) -> ConductorError:
-    """A clear message for a write the disk refused; nothing was changed."""
+def _disk_error(exc: OSError, doing: str, left: Sequence[str] = ()) -> ConductorError:
+    """A clear message for a write the disk refused, and whether anything was left changed."""
     from .errors import DiskError
 
-    return DiskError(f"{doing} failed, nothing was changed: {describe_os_error(exc)}")
+    changed = "; could not undo: " + "; ".join(left) if left else ", nothing was changed"
+    return DiskError(f"{doing} failed{changed}: {describe_os_error(exc)}")
 
 
 def describe_os_error(exc: OSError) -> str:
