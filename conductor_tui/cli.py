@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .core.limits import DEFAULT_TTL_S, MAX_TTL_S
 from .text import GLYPH, age, safe
 
 if TYPE_CHECKING:
@@ -747,8 +748,8 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 7 * 86400:
-        raise argparse.ArgumentTypeError("must be between 0 and 604800 seconds")
+    if not 0 < value <= MAX_TTL_S:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {int(MAX_TTL_S)} seconds")
     return value
 
 
@@ -796,8 +797,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--ttl",
             type=_positive,
-            default=3600.0 if name == "claim" else None,
-            help="lease in seconds (default 3600)",
+            default=DEFAULT_TTL_S if name == "claim" else None,
+            help=f"lease in seconds (default {int(DEFAULT_TTL_S)})",
         )
         if name == "claim":
             p.add_argument(
