@@ -266,7 +266,7 @@ async def select(pilot: Pilot[Any], phase: str) -> None:
         if app.selected == phase:
             return
         graph = app.query_one("#graph")
-        order = graph._order()
+        order = graph.order()
         here = order.index(app.selected) if app.selected in order else 0
         await pilot.press("j" if order.index(phase) > here else "k")
         await pilot.pause()

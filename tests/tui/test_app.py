@@ -162,7 +162,7 @@ async def test_claim_is_dimmed_on_a_phase_that_is_not_ready(built: Callable[[str
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await select(pilot, "ship")
-        assert app.check_action("claim", ()) is None  # shown dimmed: blocked
+        assert app.screen.check_action("claim", ()) is None  # shown dimmed: blocked
         await pilot.press("c")
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
@@ -306,7 +306,7 @@ async def test_read_only_mode_changes_nothing_and_hides_the_mutations(
         for phase in ("security", "review", "ship"):
             await select(pilot, phase)
             for action in ("claim", "abort", "reclaim"):
-                assert app.check_action(action, ()) is False
+                assert app.screen.check_action(action, ()) is False
             for key in ("c", "a", "r"):
                 await pilot.press(key)
                 await settle(pilot)
@@ -354,7 +354,7 @@ async def test_a_refused_claim_shows_the_stores_reason_and_changes_nothing(
 async def test_filter_narrows_the_locks_and_dims_the_graph(built: Callable[[str], Built]) -> None:
     b = built("mid")
     app = b.app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:  # wide: the graph and the locks at once
         await loaded(pilot)
         table = app.query_one(LocksTable)
         graph = app.query_one(PhaseGraph)
@@ -386,6 +386,8 @@ async def test_typing_q_in_the_filter_does_not_quit(built: Callable[[str], Built
         await settle(pilot)
         assert app.is_running
         assert app.filter_text == "qa"
+        await pilot.press("enter", "2")  # keep the filter; the locks tab shows it applied
+        await settle(pilot)
         assert [str(k.value) for k in app.query_one(LocksTable).rows] == ["qa"]
 
 
@@ -708,7 +710,7 @@ async def test_graph_nodes_show_whole_state_words(built: Callable[[str], Built])
         await loaded(pilot)
         text = screen_text(app)
         assert "malform…" not in text
-        assert "  malformed" in text
+        assert " malformed" in text
 
 
 @async_test

@@ -1,44 +1,39 @@
-"""The phase graph: layered columns joined by box-drawing edges, one selectable node per phase.
+"""The phase graph: a true layered drawing of any DAG, scrolling both ways, one line at a time.
 
-Below the width the columns need it becomes a stacked list, one phase a line.
+The drawing comes from `core.drawing` (layers by longest path, long edges routed through the
+layers they cross, crossings reduced, box characters that join only what is joined). This widget
+renders only the visible lines (Textual's line API) and caches each line's strip keyed on the
+states of the phases on it, so a reload that changes one phase rebuilds one line. Labels come in
+three widths (glyph and name; with the state's word; with the agent and age): the widest that
+fits the pane is used. Below 80 columns, when even the narrowest drawing does not fit, the graph
+becomes a list that names each phase's dependencies.
 """
 
 from __future__ import annotations
 
-from rich.cells import cell_len
-from rich.text import Text
+from collections.abc import Sequence
+from functools import lru_cache
+
+from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
+from ...core.drawing import GraphLayout, layout_graph
 from ...text import GLYPH, age, safe
 from ..model import Snapshot
 from ..style import STATUS_STYLE
 
-GAP = 3  # columns between two layers: "─┬▶"
-MIN_COL = 12
-NODE_ROWS = 3  # name, state and age, agent
-BOX = {
-    # (left, right, up, down) -> the bus character
-    (True, True, True, True): "┼",
-    (True, True, True, False): "┴",
-    (True, True, False, True): "┬",
-    (True, True, False, False): "─",
-    (True, False, True, True): "┤",
-    (True, False, True, False): "┘",
-    (True, False, False, True): "┐",
-    (True, False, False, False): "─",
-    (False, True, True, True): "├",
-    (False, True, True, False): "└",
-    (False, True, False, True): "┌",
-    (False, True, False, False): "─",
-    (False, False, True, True): "│",
-    (False, False, True, False): "│",
-    (False, False, False, True): "│",
-    (False, False, False, False): " ",
-}
+WORD = 9  # the longest state word: "malformed", "contested"
+AGENT = 14  # an agent name, cut in the middle
+LIST_BELOW = 80  # columns under which a drawing that does not fit becomes a list
+MODES = ("full", "compact", "tight")  # widest first
+
+Graph = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def middle(text: str, width: int) -> str:
@@ -52,26 +47,43 @@ def middle(text: str, width: int) -> str:
     return text[:head] + "…" + text[-tail:]
 
 
-def _fit(text: str, width: int) -> str:
-    """Cut to width cells with an ellipsis, then pad."""
-    if cell_len(text) > width:
-        while cell_len(text) > width - 1:
-            text = text[:-1]
-        text += "…"
-    return text + " " * (width - cell_len(text))
+def label_width(name: str, mode: str) -> int:
+    """A node's width in a mode: fixed whatever its state, so a state change moves nothing."""
+    width = 2 + len(name)
+    if mode in ("compact", "full"):
+        width += 1 + WORD
+    if mode == "full":
+        width += 1 + AGENT + 5  # " agent  age"
+    return width
 
 
-class PhaseGraph(Widget, can_focus=True):
-    """The sprint's phases as a graph (or a list when narrow), with a cursor on one phase."""
+@lru_cache(maxsize=8)
+def _layout(graph: Graph, mode: str) -> GraphLayout:
+    """The drawing of a graph in a mode; computed once per graph and mode."""
+    return layout_graph(graph, {name: label_width(name, mode) for name, _ in graph})
+
+
+@lru_cache(maxsize=64)
+def _style(spec: str) -> Style:
+    return Style.parse(spec) if spec else Style()
+
+
+LINE_STYLE = Style(dim=True)
+
+
+class PhaseGraph(ScrollView, can_focus=True):
+    """The sprint's phases as a drawing (or a list when narrow), with a cursor on one phase."""
 
     BINDINGS = [
-        Binding("j,down", "move(1)", "Next phase", show=False),
-        Binding("k,up", "move(-1)", "Previous phase", show=False),
-        Binding("l,right", "layer(1)", "Next column", show=False),
-        Binding("h,left", "layer(-1)", "Previous column", show=False),
+        Binding("j", "walk(1)", "Next phase in order", show=False),
+        Binding("k", "walk(-1)", "Previous phase in order", show=False),
+        Binding("down", "neighbour('down')", "Phase below", show=False),
+        Binding("up", "neighbour('up')", "Phase above", show=False),
+        Binding("right,l", "neighbour('right')", "A phase that needs this one", show=False),
+        Binding("left,h", "neighbour('left')", "A phase this one needs", show=False),
     ]
     DEFAULT_CSS = """
-    PhaseGraph { height: auto; width: 1fr; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
+    PhaseGraph { height: 1fr; width: 1fr; padding: 0 1; }
     """
 
     selected: reactive[str | None] = reactive(None)
@@ -87,21 +99,67 @@ class PhaseGraph(Widget, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.snapshot: Snapshot | None = None
-        self._node_rows: dict[str, int] = {}
         self.user_moved = False
-        self._lines: dict[str, tuple[tuple[object, ...], Text]] = {}  # list mode, per phase
-        self._pitch = NODE_ROWS + 1  # rows from one node to the next in a column
-        self._list_mode = False
+        self.mode = "tight"
+        self.list_mode = False
+        self.layout_: GraphLayout | None = None
+        self._graph: Graph = ()
+        self._row_nodes: dict[int, list[str]] = {}
+        self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
+        self._critical: frozenset[str] = frozenset()
+        self._name_width = 0
+
+    # ---------------------------------------------------------------- data
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
-        """Show a new reading; the cursor stays on its phase."""
+        """Show a new reading; the cursor stays on its phase, only changed lines are rebuilt."""
         self.snapshot = snapshot
+        view = snapshot.view
+        graph: Graph = tuple((pv.name, tuple(pv.depends_on)) for pv in view.phases) if view else ()
+        self._critical = frozenset(getattr(snapshot, "critical", ()) or ())
+        if graph != self._graph:
+            self._graph = graph
+            self._relayout()
         if snapshot.order and (
             not self.user_moved or self.selected is None or self.selected not in snapshot.order
         ):
             # until the user moves it, the cursor follows what most needs a person
             self.selected = self._first_interesting(snapshot)
-        self.refresh(layout=True)
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Choose the widest labels that fit, and the drawing (or the list) for them."""
+        graph = self._graph
+        self._strips.clear()
+        if not graph:
+            self.layout_ = None
+            self.virtual_size = Size(0, 1)
+            return
+        room = max(1, self.scrollable_content_region.width or self.size.width)
+        chosen = None
+        for mode in MODES:
+            drawn = _layout(graph, mode)
+            if drawn.width <= room or mode == MODES[-1]:
+                chosen, self.mode = drawn, mode
+                if drawn.width <= room:
+                    break
+        assert chosen is not None
+        self.list_mode = chosen.width > room and room < LIST_BELOW
+        self.layout_ = chosen
+        if self.list_mode:
+            self._name_width = min(24, max(len(n) for n, _ in graph))
+            self.virtual_size = Size(room, len(graph))
+            self._row_nodes = {i: [name] for i, (name, _) in enumerate(graph)}
+        else:
+            self.virtual_size = Size(chosen.width, chosen.height)
+            rows: dict[int, list[str]] = {}
+            for name, node in chosen.nodes.items():
+                rows.setdefault(node.row, []).append(name)
+            self._row_nodes = rows
+        self._reveal(self.selected)
 
     def _first_interesting(self, snapshot: Snapshot) -> str:
         for status in ("stale", "contested", "suspect", "malformed", "held", "ready"):
@@ -111,52 +169,63 @@ class PhaseGraph(Widget, can_focus=True):
                     return name
         return snapshot.order[0]
 
-    def watch_selected(self, phase: str | None) -> None:
+    def watch_selected(self, old: str | None, phase: str | None) -> None:
         if phase is not None:
             self.post_message(self.Selected(phase))
-            row = self._node_rows.get(phase)
-            if row is not None:
-                self.call_after_refresh(self._scroll_to_row, row)
-        self.refresh()
+            self.call_after_refresh(self._reveal, phase)
+        self._forget(old, phase)
 
     def watch_filter(self, _value: str) -> None:
+        self._strips.clear()
         self.refresh()
 
-    def _scroll_to_row(self, row: int) -> None:
-        height = 1 if self._list_mode else NODE_ROWS
-        self.scroll_to_region(Region(0, row, 1, height), animate=False)
+    def _forget(self, *names: str | None) -> None:
+        """Drop the cached lines of some phases, and repaint."""
+        for row, names_on in self._row_nodes.items():
+            if any(n in names_on for n in names if n):
+                self._strips.pop(row, None)
+        self.refresh()
 
-    def _order(self) -> list[str]:
-        snap = self.snapshot
-        if snap is None:
-            return []
-        if self._list_mode:
-            return snap.order
-        return [name for layer in snap.layers for name in layer]
+    def _reveal(self, phase: str | None) -> None:
+        """Scroll so that a phase is in view."""
+        if phase is None or self.layout_ is None:
+            return
+        if self.list_mode:
+            row = next((i for i, (n, _) in enumerate(self._graph) if n == phase), None)
+            if row is not None:
+                self.scroll_to_region(Region(0, row, 1, 1), animate=False, immediate=True)
+            return
+        node = self.layout_.nodes.get(phase)
+        if node is not None:
+            region = Region(max(0, node.col - 4), node.row, node.width + 6, 1)
+            self.scroll_to_region(region, animate=False, immediate=True)
 
-    def action_move(self, step: int) -> None:
-        """Move the cursor to the next or previous phase."""
-        order = self._order()
+    # ---------------------------------------------------------------- keys
+
+    def order(self) -> list[str]:
+        """The order j and k walk: the sprint's."""
+        return [name for name, _ in self._graph]
+
+    def action_walk(self, step: int) -> None:
+        """Move the cursor along the sprint's order."""
+        order = self.order()
         if not order:
             return
         self.user_moved = True
         index = order.index(self.selected) if self.selected in order else 0
         self.selected = order[max(0, min(len(order) - 1, index + step))]
 
-    def action_layer(self, step: int) -> None:
-        """Move the cursor to the neighbouring column (or page in the list)."""
-        snap = self.snapshot
-        if snap is None or not snap.layers:
+    def action_neighbour(self, direction: str) -> None:
+        """Move the cursor to the neighbouring phase in the drawing."""
+        if self.layout_ is None or self.selected is None:
+            return
+        if self.list_mode:
+            self.action_walk({"down": 1, "up": -1, "right": 1, "left": -1}[direction])
             return
         self.user_moved = True
-        if self._list_mode:
-            self.action_move(step * 5)
-            return
-        where = next((i for i, layer in enumerate(snap.layers) if self.selected in layer), 0)
-        target = max(0, min(len(snap.layers) - 1, where + step))
-        layer = snap.layers[target]
-        row = snap.layers[where].index(self.selected) if self.selected in snap.layers[where] else 0
-        self.selected = layer[min(row, len(layer) - 1)]
+        target = self.layout_.neighbours(self.selected).get(direction)
+        if target is not None:
+            self.selected = target
 
     def _matches(self, name: str) -> bool:
         if not self.filter:
@@ -165,154 +234,114 @@ class PhaseGraph(Widget, can_focus=True):
         hay = f"{name} {pv.status} {pv.agent}" if pv else name
         return self.filter.lower() in hay.lower()
 
-    # ---------------------------------------------------------------- layout
+    # ---------------------------------------------------------------- drawing
 
-    def _column_widths(self, width: int) -> list[int] | None:
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.scrollable_content_region.width
         snap = self.snapshot
-        if snap is None or not snap.layers:
-            return None
-        n = len(snap.layers)
-        room = width - 1 - GAP * (n - 1)  # one column spare for a scrollbar
-        if room < MIN_COL * n:
-            return None
-        wants = []
-        for layer in snap.layers:
-            want = MIN_COL
-            for name in layer:
-                pv = snap.phase(name)
-                agent = len(pv.agent) if pv else 0
-                state = len(pv.status) + 7 if pv else 0  # "  stale 12m"
-                want = max(want, len(name) + 2, agent + 2, state)
-            wants.append(want)
-        if sum(wants) <= room:
-            return wants
-        # share the room: each column gets at least MIN_COL, the rest in proportion
-        spare = room - MIN_COL * n
-        extra = [w - MIN_COL for w in wants]
-        total = sum(extra) or 1
-        return [MIN_COL + (spare * e) // total for e in extra]
+        if snap is None or snap.view is None or self.layout_ is None:
+            if y == 0:
+                message = "reading the store…" if snap is None else (snap.error or "no sprint")
+                return Strip([Segment(safe(message, 500), Style(bold=True))]).crop_extend(
+                    0, width, None
+                )
+            return Strip.blank(width)
+        key = self._key(row)
+        cached = self._strips.get(row)
+        if cached is None or cached[0] != key:
+            strip = self._list_strip(row) if self.list_mode else self._graph_strip(row)
+            cached = (key, strip)
+            self._strips[row] = cached
+        return cached[1].crop_extend(scroll_x, scroll_x + width, None)
 
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        snap = self.snapshot
-        if snap is None or snap.view is None:
-            return 1
-        self._list_mode = self._column_widths(width) is None
-        if self._list_mode:
-            return len(snap.order)
-        tallest = max(len(layer) for layer in snap.layers)
-        # a blank row between nodes when the pane has room for it, none when it is short
-        self._pitch = (
-            NODE_ROWS + 1 if tallest * (NODE_ROWS + 1) - 1 <= container.height else NODE_ROWS
-        )
-        return tallest * self._pitch - (self._pitch - NODE_ROWS)
-
-    def render(self) -> Text:
-        snap = self.snapshot
-        if snap is None:
-            return Text("reading the store…", style="dim")
-        if snap.view is None:
-            return Text(safe(snap.error or "no sprint", 500), style="bold")
-        width = self.content_region.width or self.size.width
-        widths = self._column_widths(width)
-        self._list_mode = widths is None
-        if widths is None:
-            return self._render_list(width)
-        return self._render_graph(widths)
-
-    def _node_lines(self, name: str, width: int) -> list[Text]:
+    def _key(self, row: int) -> tuple[object, ...]:
+        """What the line's look depends on: the states on it, the cursor, the filter."""
         snap = self.snapshot
         assert snap is not None
-        pv = snap.phase(name)
-        if pv is None:
-            return [Text(" " * width)] * NODE_ROWS
-        style = STATUS_STYLE.get(pv.status, "")
-        selected = name == self.selected
-        dim = not self._matches(name)
-        glyph = GLYPH.get(pv.status, "?")
-        when = ""
-        if pv.status != "done" and pv.lock is not None:
-            when = age(pv.lock.age_s)
-        lines = [
-            Text(_fit(f"{glyph} {name}", width), style=f"bold {style}"),
-            Text(_fit(f"  {pv.status} {when}".rstrip(), width), style=style),
-            Text(
-                _fit("  " + middle(safe(pv.agent, 64), width - 2) if pv.agent else "", width),
-                style="dim" if not style else "",
-            ),
-        ]
-        for line in lines:
-            if selected:
-                line.stylize("reverse")
-            if dim:
-                line.stylize("dim")
-        return lines
-
-    def _render_graph(self, widths: list[int]) -> Text:
-        snap = self.snapshot
-        assert snap is not None and snap.view is not None
-        layers = snap.layers
-        pitch = self._pitch
-        height = max(len(layer) for layer in layers) * pitch - (pitch - NODE_ROWS)
-        # the row of each node: layers centred on the tallest
-        top: dict[str, int] = {}
-        for layer in layers:
-            block = len(layer) * pitch - (pitch - NODE_ROWS)
-            offset = (height - block) // 2
-            for i, name in enumerate(layer):
-                top[name] = offset + i * pitch
-        self._node_rows = top
-        deps = {pv.name: pv.depends_on for pv in snap.view.phases}
-        has_dependents = {d for ds in deps.values() for d in ds}
-        rows = [Text() for _ in range(height)]
-        for col, layer in enumerate(layers):
-            width = widths[col]
-            cells: list[Text | None] = [None] * height
-            for name in layer:
-                for i, line in enumerate(self._node_lines(name, width)):
-                    cells[top[name] + i] = line
-            for r in range(height):
-                rows[r].append_text(cells[r] or Text(" " * width))
-            if col == len(layers) - 1:
-                continue
-            # the bus between this column and the next
-            left = {top[n] for n in layer if n in has_dependents}
-            right = {top[n] for n in layers[col + 1] if deps.get(n)}
-            marks = left | right
-            low, high = (min(marks), max(marks)) if marks else (0, -1)
-            for r in range(height):
-                is_l, is_r = r in left, r in right
-                up, down = low < r <= high, low <= r < high
-                if not (low <= r <= high):
-                    rows[r].append(" " * GAP)
-                    continue
-                mid = BOX[(is_l, is_r, up, down)]
-                rows[r].append(("─" if is_l else " ") + mid + ("▶" if is_r else " "), style="dim")
-        return Text("\n").join(rows)
-
-    def _render_list(self, width: int) -> Text:
-        snap = self.snapshot
-        assert snap is not None
-        rows = []
-        self._node_rows = {}
-        name_w = min(24, max((len(n) for n in snap.order), default=5))
-        for i, name in enumerate(snap.order):
+        parts: list[object] = [self.mode, self.list_mode]
+        for name in self._row_nodes.get(row, ()):
             pv = snap.phase(name)
             if pv is None:
                 continue
-            self._node_rows[name] = i
-            when = age(pv.lock.age_s) if pv.lock is not None and pv.status != "done" else ""
-            key = (pv.status, pv.agent, when, name == self.selected, self._matches(name), width)
-            cached = self._lines.get(name)
-            if cached is not None and cached[0] == key:
-                rows.append(cached[1])  # unchanged since the last reading: no new Text
-                continue
-            glyph = GLYPH.get(pv.status, "?")
-            line = f"{glyph} {name:<{name_w}} {pv.status:<9} {safe(pv.agent, 40)} {when}"
-            text = Text(_fit(line, max(10, width)), style=STATUS_STYLE.get(pv.status, ""))
-            if name == self.selected:
-                text.stylize("reverse")
-            if not self._matches(name):
-                text.stylize("dim")
-            self._lines[name] = (key, text)
-            rows.append(text)
-        return Text("\n").join(rows)
+            when = self._age(name) if self.mode == "full" or self.list_mode else ""
+            parts.append(
+                (
+                    name,
+                    pv.status,
+                    pv.agent,
+                    when,
+                    name == self.selected,
+                    self._matches(name),
+                    name in self._critical,
+                )
+            )
+        return tuple(parts)
+
+    def _age(self, name: str) -> str:
+        pv = self.snapshot.phase(name) if self.snapshot else None
+        if pv is None or pv.lock is None or pv.status == "done":
+            return ""
+        return age(pv.lock.age_s)
+
+    def _label(self, name: str, width: int) -> list[Segment]:
+        """A node's label as styled segments, exactly width cells."""
+        snap = self.snapshot
+        assert snap is not None
+        pv = snap.phase(name)
+        status = pv.status if pv is not None else "malformed"
+        state_style = _style(STATUS_STYLE.get(status, ""))
+        glyph = GLYPH.get(status, "?")
+        name_style = state_style + Style(bold=True)
+        if name in self._critical:
+            name_style += Style(underline=True)
+        shown = f"{name:<{self._name_width}}" if self.list_mode else name
+        segments = [Segment(f"{glyph} ", state_style), Segment(shown, name_style)]
+        if self.mode in ("compact", "full") or self.list_mode:
+            segments.append(Segment(f" {status:<{WORD}}", state_style))
+        if self.mode == "full" or self.list_mode:
+            agent = middle(safe(pv.agent, 64), AGENT) if pv is not None and pv.agent else ""
+            segments.append(Segment(f" {agent:<{AGENT}} {self._age(name):>4}", Style(dim=True)))
+        used = sum(len(s.text) for s in segments)
+        if used < width:
+            segments.append(Segment(" " * (width - used)))
+        extra = Style(reverse=True) if name == self.selected else None
+        if not self._matches(name):
+            extra = (extra or Style()) + Style(dim=True)
+        if extra is not None:
+            segments = [Segment(s.text, (s.style or Style()) + extra) for s in segments]
+        return segments
+
+    def _graph_strip(self, row: int) -> Strip:
+        drawn = self.layout_
+        assert drawn is not None
+        line = drawn.canvas[row] if row < len(drawn.canvas) else ""
+        nodes = sorted((drawn.nodes[name].col, name) for name in self._row_nodes.get(row, ()))
+        segments: list[Segment] = []
+        at = 0
+        for col, name in nodes:
+            if col > at:
+                segments.extend(_line_segments(line[at:col]))
+            width = drawn.nodes[name].width
+            segments.extend(self._label(name, width))
+            at = col + width
+        if at < len(line):
+            segments.extend(_line_segments(line[at:]))
+        return Strip(segments)
+
+    def _list_strip(self, row: int) -> Strip:
+        if row >= len(self._graph):
+            return Strip([])
+        name, deps = self._graph[row]
+        segments = self._label(name, 0)
+        if deps:
+            segments.append(Segment(f"  ← needs {', '.join(deps)}", Style(dim=True)))
+        return Strip(segments)
+
+
+def _line_segments(text: str) -> Sequence[Segment]:
+    """The drawing's lines: dim, so the labels stand out; blanks unstyled."""
+    if not text.strip():
+        return [Segment(text)]
+    return [Segment(text, LINE_STYLE)]
