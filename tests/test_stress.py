@@ -300,7 +300,10 @@ def test_stress_run_has_no_violations_and_every_fault_fired(tmp_path, phases, at
     assert f["kills: SIGKILL of a holder"] > 0, report
     assert f["kills: crash points (CONDUCTOR_CRASH_AT)"] > 0, report
     assert f["stalls: SIGSTOP of a holder"] > 0, report
-    assert f["details"]["hold intervals checked"] == f["claims"], report
+    # every claim is checked for overlap, or provably held by nobody: ended (a forced reclaim of
+    # a stalled holder) before its holder even returned from claiming, which a loaded machine does
+    empty = f["details"].get("empty intervals (ended while the holder was not yet back)", 0)
+    assert f["details"]["hold intervals checked"] + empty == f["claims"], report
     assert stress.verdict(result, cfg)[0] == 0
 
 
