@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from statistics import median
 from typing import TYPE_CHECKING
@@ -263,7 +264,7 @@ def sprint_timing(
 
 
 def batches_run(
-    phases: Sequence[PhaseDef], classes: Mapping[str, Concurrency], done: set[str]
+    phases: Sequence[PhaseDef], classes: Mapping[str, Concurrency], done: AbstractSet[str]
 ) -> list[BatchView]:
     """The batches already run: the planner's batches over the done phases alone (their
     dependencies on phases not done, possible only after a forced completion, are dropped)."""
