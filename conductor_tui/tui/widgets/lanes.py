@@ -1,20 +1,59 @@
-"""The batch lanes: the planner's batches, each with its class, phases and busy slots."""
+"""The batch lanes: the batches that have run, dimmed, then the planner's batches still to run.
+
+Each phase with a time shows it as a small bar scaled to the longest on show: claim to complete
+for a done phase, claim to the reading's instant for a held one (so its bar grows at each
+re-read of the store).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ...text import GLYPH, safe
+from ...core.estimate import Timing
+from ...core.models import PhaseView
+from ...text import GLYPH, age, safe
 from ..model import Lane
 from ..style import STATUS_STYLE
 
 CLASS_NOTE = {"read": "side by side", "write": "one writer", "exclusive": "alone"}
+EIGHTHS = " ▏▎▍▌▋▊▉"  # a bar's last cell, in eighths of a cell
+SEP = "  "  # between two phases of a lane
+MAX_CELLS = 16  # the longest bar
+NOTES_ROOM = 40  # below this many cells for the phases, the classes' notes give way
+
+
+def bar(seconds: float, longest: float, cells: int) -> str:
+    """A bar of up to `cells` cells for seconds out of longest; a sliver for any time at all."""
+    if longest <= 0 or seconds <= 0 or cells <= 0:
+        return ""
+    eighths = round(min(seconds, longest) / longest * cells * 8)
+    full, part = divmod(max(1, eighths), 8)
+    return "█" * full + (EIGHTHS[part] if part else "")
+
+
+def flow(items: Sequence[Text], width: int) -> Text:
+    """Items side by side, starting a new line between two items rather than inside one."""
+    out = Text()
+    used = 0
+    for item in items:
+        if used and used + len(SEP) + item.cell_len > width:
+            out.append("\n")
+            used = 0
+        elif used:
+            out.append(SEP)
+            used += len(SEP)
+        out.append_text(item)
+        used += item.cell_len
+    return out
 
 
 class BatchLanes(Static):
-    """One line per batch: number, class, busy/slots, then the phases in their states."""
+    """One line per batch: number (✓ once run), class, busy/slots, then its phases and times."""
 
     DEFAULT_CSS = """
     BatchLanes { height: auto; padding: 0 1; }
@@ -23,35 +62,152 @@ class BatchLanes(Static):
     def __init__(self, *, limit: int | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.limit = limit  # the overview shows the first lanes; the Lanes tab shows them all
+        self._last: tuple[list[Lane], bool, list[Lane], Timing | None] | None = None
 
-    def show(self, lanes: list[Lane], all_done: bool) -> None:
-        """Render the lanes (the first `limit` of them, and how many more there are)."""
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)  # lines break and bars scale with the width
+
+    def show(
+        self,
+        lanes: list[Lane],
+        all_done: bool,
+        done: Sequence[Lane] = (),
+        timing: Timing | None = None,
+    ) -> None:
+        """Render the batches run (one summary line when limited) and the first `limit` lanes
+        to run, with how many more there are."""
+        self._last = (lanes, all_done, list(done), timing)
+        took: Mapping[str, float] = timing.took if timing is not None else {}
+        shown = [pv.name for lane in [*done, *lanes] for pv in lane.phases]
+        longest = max((took[name] for name in shown if name in took), default=0.0)
         more = 0
-        if self.limit is not None and len(lanes) > self.limit + 1:  # a "1 more" line saves nothing
-            lanes, more = lanes[: self.limit], len(lanes) - self.limit
-        if not lanes:
+        budget = None if self.limit is None else self.limit + 1 - (1 if done else 0)
+        if budget is not None and len(lanes) > budget:  # a "1 more" line saves nothing
+            lanes, more = lanes[: budget - 1], len(lanes) - (budget - 1)
+        if not lanes and not done:
             self.update(Text("✓ every phase is done" if all_done else "no batches", style="green"))
             return
+        width = max(20, (self.size.width or 120) - 2)
+        summary = bool(done) and self.limit is not None
+        rows = self._rows(lanes, done, summary, notes=True)
+        room = width - _fixed(rows)  # the phases' column
+        if room < NOTES_ROOM:  # narrow: the classes' notes give way to the phases
+            rows = self._rows(lanes, done, summary, notes=False)
+            room = width - _fixed(rows)
+        room = max(12, room)
+        cells = max(3, min(MAX_CELLS, room // 6))  # one scale for every bar on show
         grid = Table.grid(padding=(0, 1))
-        grid.add_column(justify="right", style="bold", no_wrap=True)
+        grid.add_column(justify="right", no_wrap=True)
         grid.add_column(no_wrap=True)
         grid.add_column(no_wrap=True)
-        grid.add_column(ratio=1)  # phases wrap inside their own column
-        for lane in lanes:
-            b = lane.batch
-            busy = Text(f"{lane.busy}/{lane.slots} busy", style="cyan" if lane.busy else "dim")
-            kind = Text(b.type, style="bold")
-            kind.append(f" ({CLASS_NOTE[b.type]})", style="dim")
-            phases = Text()
-            for pv in lane.phases:
-                if phases:
-                    phases.append("  ")
-                glyph = GLYPH.get(pv.status, "?")
-                phases.append(f"{glyph} {pv.name}", style=STATUS_STYLE.get(pv.status, ""))
-                if pv.agent and pv.status not in ("done", "ready", "blocked"):
-                    phases.append(f" ({safe(pv.agent, 24)})", style="dim")
-            grid.add_row(str(b.batch), kind, busy, phases)
+        grid.add_column(ratio=1)
+        for number, kind, busy, row_lane, style in rows:
+            if row_lane is None:
+                phases = _summary(done, took, longest, cells, room)
+            else:
+                phases = flow(
+                    [_phase(pv, _holder(pv), took, longest, cells, room) for pv in row_lane.phases],
+                    room,
+                )
+            grid.add_row(number, kind, busy, phases, style=style)
+        # below the grid, not in its class column, which they would widen
+        after: list[Text] = []
+        if all_done and not lanes:
+            after.append(Text("✓ every phase is done", style="green"))
         if more:
-            grid.add_row("", Text(f"… {more} more batches (Lanes tab: 3)", style="dim"), "", "")
-        out = grid
-        self.update(out)
+            after.append(Text(f"… {more} more batches (Lanes tab: 3)", style="dim"))
+        self.update(Group(grid, *after) if after else grid)
+
+    @staticmethod
+    def _rows(lanes: Sequence[Lane], done: Sequence[Lane], summary: bool, notes: bool) -> list[Row]:
+        """The rows' first three cells, and the lane whose phases follow (None: the summary)."""
+        rows: list[Row] = []
+        if summary:
+            kind = Text("done", style="bold")
+            if notes:
+                n = len(done)
+                kind.append(f" ({n} batch{'es' if n != 1 else ''})", style="dim")
+            rows.append((Text("✓", style="green"), kind, Text(), None, "dim"))
+        else:
+            for lane in done:
+                rows.append(
+                    (Text("✓", style="green"), _kind(lane, notes), Text("done"), lane, "dim")
+                )
+        for lane in lanes:
+            busy = Text(f"{lane.busy}/{lane.slots} busy", style="cyan" if lane.busy else "dim")
+            number = Text(str(lane.batch.batch), style="bold")
+            rows.append((number, _kind(lane, notes), busy, lane, ""))
+        return rows
+
+
+# a row of the grid: number, class, busy, then the lane whose phases fill it (None: the summary
+# of the batches run), and the row's style
+Row = tuple[Text, Text, Text, Lane | None, str]
+
+
+def _fixed(rows: Sequence[Row]) -> int:
+    """The cells the first three columns take, with the padding after each."""
+    return sum(
+        max(text.cell_len for text in column) + 1
+        for column in zip(*((n, k, b) for n, k, b, _, _ in rows), strict=True)
+    )
+
+
+def _kind(lane: Lane, notes: bool) -> Text:
+    """`read (side by side)`: the batch's class and, with notes, what it means."""
+    kind = Text(lane.batch.type, style="bold")
+    if notes:
+        kind.append(f" ({CLASS_NOTE[lane.batch.type]})", style="dim")
+    return kind
+
+
+def _holder(pv: PhaseView) -> str:
+    """Who works on a phase, for a phase somebody holds."""
+    if pv.agent and pv.status not in ("done", "ready", "blocked"):
+        return safe(pv.agent, 24)
+    return ""
+
+
+def _phase(
+    pv: PhaseView,
+    agent: str,
+    took: Mapping[str, float],
+    longest: float,
+    cells: int,
+    room: int,
+) -> Text:
+    """One phase: glyph and name in its state's style, its holder, its bar and its time. What
+    does not fit in room gives way: the holder first, then the bar."""
+    style = STATUS_STYLE.get(pv.status, "")
+    seconds = took.get(pv.name)
+    forms = [(agent, cells), ("", cells), ("", 0)] if agent else [("", cells), ("", 0)]
+    out = Text()
+    for holder, size in forms:
+        out = Text(f"{GLYPH.get(pv.status, '?')} {safe(pv.name, 64)}", style=style)
+        if holder:
+            out.append(f" ({holder})", style="dim")
+        if seconds is not None:
+            drawn = bar(seconds, longest, size)
+            if drawn:
+                out.append(" ")
+                out.append(drawn, style=style or "default")
+            out.append(f" {age(seconds)}", style="dim")
+        if out.cell_len <= room:
+            break
+    return out
+
+
+def _summary(
+    done: Sequence[Lane], took: Mapping[str, float], longest: float, cells: int, room: int
+) -> Text:
+    """Every phase run so far, on one line: at the common scale, or without bars when they do
+    not fit (never at a scale of their own), then cut."""
+    line = Text()
+    for size in (cells, 0):
+        items = [_phase(pv, "", took, longest, size, room) for lane in done for pv in lane.phases]
+        line = Text(SEP).join(items)
+        if line.cell_len <= room:
+            break
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
