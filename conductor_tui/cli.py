@@ -574,6 +574,82 @@ def cmd_status(ctx: Context) -> int:
     return 0
 
 
+# ANSI colours of the states for `graph` on a terminal: the same choices as the app's
+# tui/style.STATUS_STYLE (which the command line may not import).
+ANSI = {
+    "done": "32",
+    "held": "36",
+    "suspect": "33",
+    "stale": "1;31",
+    "contested": "1;35",
+    "malformed": "35",
+    "blocked": "2",
+}
+
+
+def cmd_graph(ctx: Context) -> int:
+    """The phase graph drawn as text, left to right; every dependency an arrow."""
+    from .core.drawing import layout_graph, render
+
+    view = ctx.sprint().view()
+    phases = [(pv.name, list(pv.depends_on)) for pv in view.phases]
+    labels = {pv.name: f"{GLYPH.get(pv.status, '?')} {pv.name} {pv.status}" for pv in view.phases}
+    layout = layout_graph(phases, {name: len(label) for name, label in labels.items()})
+    lines = [line.rstrip() for line in render(layout, labels)]
+    limit = ctx.args.width
+    if limit is None and not ctx.json and sys.stdout.isatty():
+        import shutil
+
+        limit = shutil.get_terminal_size().columns
+    if limit is not None and layout.width > limit:
+        print(
+            f"warning: the drawing is {layout.width} columns wide, more than {limit}; "
+            "printed whole (widen the terminal or pipe it to `less -S`)",
+            file=sys.stderr,
+        )
+    if ctx.json:
+        out = {
+            "ok": True,
+            "layers": layout.layers,
+            "nodes": {
+                name: {"row": node.row, "col": node.col, "layer": node.layer, "width": node.width}
+                for name, node in layout.nodes.items()
+            },
+            "edges": [
+                {"from": edge.src, "to": edge.dst, "cells": [list(cell) for cell in edge.cells]}
+                for edge in layout.edges
+            ],
+            "width": layout.width,
+            "height": layout.height,
+            "lines": lines,
+        }
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        lines = _coloured(lines, layout.nodes, {pv.name: pv.status for pv in view.phases})
+    print("\n".join(lines))
+    return 0
+
+
+def _coloured(lines: list[str], nodes: Any, status: dict[str, str]) -> list[str]:
+    """The drawing with each label's glyph and state word coloured by its state."""
+    spans: dict[int, list[tuple[int, int, str]]] = {}
+    for name, node in nodes.items():
+        code = ANSI.get(status[name])
+        if code is None:
+            continue
+        word = node.col + 2 + len(name) + 1
+        spans.setdefault(node.row, []).append((node.col, node.col + 1, code))
+        spans.setdefault(node.row, []).append((word, word + len(status[name]), code))
+    out = list(lines)
+    for row, marks in spans.items():
+        line = out[row]
+        for start, end, code in sorted(marks, reverse=True):
+            line = f"{line[:start]}\x1b[{code}m{line[start:end]}\x1b[0m{line[end:]}"
+        out[row] = line
+    return out
+
+
 def cmd_next(ctx: Context) -> int:
     """What can be claimed now."""
     view = ctx.sprint().view()
@@ -728,6 +804,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "reclaim": cmd_reclaim,
     "unstuck": cmd_reclaim,
     "status": cmd_status,
+    "graph": cmd_graph,
     "next": cmd_next,
     "why": cmd_why,
     "batch": cmd_batch,
@@ -750,6 +827,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value <= MAX_TTL_S:
         raise argparse.ArgumentTypeError(f"must be between 0 and {int(MAX_TTL_S)} seconds")
+    return value
+
+
+def _columns(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
     return value
 
 
@@ -829,6 +916,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help="free a lock that is not stale")
 
     add("status", "every phase's state")
+    p = add("graph", "the phase graph drawn as text, dependencies as arrows")
+    p.add_argument(
+        "--width",
+        type=_columns,
+        help="warn on stderr when the drawing is wider than N columns (default: the terminal)",
+    )
     add("next", "the phases claimable now")
     p = add("why", "why a phase cannot be claimed now")
     p.add_argument("phase")
