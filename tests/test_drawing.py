@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from conductor_tui.core.drawing import (
     ARROW,
     GraphLayout,
+    _isotonic,
     critical_path,
     layout_graph,
     longest_path_layers,
@@ -366,6 +367,30 @@ def test_reader_needs_each_label_once() -> None:
         find_labels(["✓ a done ✓ a done"], ["a"])
     with pytest.raises(Unreadable):
         find_labels(["a"], ["a"])
+
+
+def _least_distance(targets: list[int]) -> int:
+    """By dynamic programming: the least total distance of strictly increasing rows."""
+    values = range(min(targets) - len(targets), max(targets) + len(targets) + 1)
+    best = {v: abs(v - targets[0]) for v in values}
+    for target in targets[1:]:
+        running, below = float("inf"), {}
+        for v in values:
+            below[v] = running  # the best with the previous row at most v - 1
+            running = min(running, best[v])
+        best = {v: below[v] + abs(v - target) for v in values}
+    return int(min(best.values()))
+
+
+def test_row_placement_is_the_least_distance_placement() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        targets = [rng.randint(0, 6) for _ in range(rng.randint(1, 8))]
+        rows = _isotonic(targets)
+        assert all(b > a for a, b in itertools.pairwise(rows)), (targets, rows)
+        assert sum(abs(r - t) for r, t in zip(rows, targets, strict=True)) == _least_distance(
+            targets
+        ), (targets, rows)
 
 
 # ---------------------------------------------------------------------- agreement with graph.py

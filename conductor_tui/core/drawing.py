@@ -5,7 +5,8 @@ Standard library only: the app and the `conductor graph` command share this one 
 How an edge is drawn, and why a reader cannot follow a line into a false edge:
 
 * Layers by longest path; an edge that skips layers passes each layer it crosses on a row of
-  its own (a dummy point), never through a node.
+  its own (a dummy point), never through a node. A source's long edges share their dummy
+  points (one trunk, branching where each edge turns to its target), never another source's.
 * Between two layers lies a channel: a departure column, vertical tracks on every other column
   (so a crossing `│` always has `─` on both sides), a spacer, then the arrowhead column.
 * A source with several edges in the channel gets a FORK track: its row joins the track from
@@ -417,10 +418,14 @@ def _classify(
     ups: list[list[int]],
     downs: list[list[int]],
     rows: list[int],
+    departs: list[dict[int, int]],
     row_maps: list[dict[int, int]],
 ) -> _Channel:
-    """Decide how each piece crosses the channel: straight, via a fork, a collector, or both."""
-    at_left, at_right = row_maps[index], row_maps[index + 1]
+    """Decide how each piece crosses the channel: straight, via a fork, a collector, or both.
+
+    departs maps a layer's rows to the elements with edges leaving them, row_maps to all.
+    """
+    at_left, at_right = departs[index], row_maps[index + 1]
     pieces = [(a, b) for a in by_layer[index] for b in downs[a]]
     forks = {a for a in by_layer[index] if len(downs[a]) >= 2}
     collectors = {b for b in by_layer[index + 1] if len(ups[b]) >= 2}
@@ -428,6 +433,9 @@ def _classify(
     for a, b in pieces:
         ra, rb = rows[a], rows[b]
         forked, collected = a in forks, b in collectors
+        if ra == rb and not forked and not collected:
+            kinds.append(STRAIGHT)  # the common case first: a level line
+            continue
         # A branch may land on the target's own row only when no other source departs there;
         # an input may join on the source's own row only when no other target arrives there.
         # Otherwise the piece takes a row of its own between a fork and a collector.
@@ -464,12 +472,13 @@ def _classify(
 def _branch_rows(
     channel: _Channel,
     rows: list[int],
+    departs: list[dict[int, int]],
     row_maps: list[dict[int, int]],
     gaps: list[int],
 ) -> None:
     """A row for each fork-to-collector piece: the source's or target's own row when free, an
     empty row between them, or a slot in a gap between two element rows (gaps grows)."""
-    at_left, at_right = row_maps[channel.index], row_maps[channel.index + 1]
+    at_left, at_right = departs[channel.index], row_maps[channel.index + 1]
     taken: set[int] = set()
     used: dict[int, int] = {}
     both = [i for i, kind in enumerate(channel.kinds) if kind == BOTH]
@@ -622,27 +631,34 @@ def layout_graph(
     layer_of = longest_path_layers(deps)
     depth = max(layer_of) + 1
 
-    # Elements: the phases, then one dummy point per layer an edge skips.
+    # Elements: the phases, then dummy points where edges skip layers. A source's long edges
+    # share one trunk of dummy points, one a layer, each edge branching off it in the layer
+    # before its target's: a dummy point has one input, so it may fork but never merge, and
+    # the trunk adds no way from one source's edges into another's.
     ups: list[list[int]] = [[] for _ in range(n)]
     downs: list[list[int]] = [[] for _ in range(n)]
+    declared = [(u, v) for v in range(n) for u in deps[v]]
+    reach = list(layer_of)
+    for u, v in declared:
+        reach[u] = max(reach[u], layer_of[v])
+    trunks: list[list[int]] = [[] for _ in range(n)]
+    for u in range(n):
+        previous = u
+        for layer in range(layer_of[u] + 1, reach[u]):
+            dummy = len(layer_of)
+            layer_of.append(layer)
+            ups.append([previous])
+            downs.append([])
+            downs[previous].append(dummy)
+            trunks[u].append(dummy)
+            previous = dummy
     chains: list[list[int]] = []
-    declared: list[tuple[int, int]] = []
-    for v in range(n):
-        for u in deps[v]:
-            declared.append((u, v))
-            chain, previous = [u], u
-            for layer in range(layer_of[u] + 1, layer_of[v]):
-                dummy = len(layer_of)
-                layer_of.append(layer)
-                ups.append([previous])
-                downs.append([])
-                downs[previous].append(dummy)
-                chain.append(dummy)
-                previous = dummy
-            downs[previous].append(v)
-            ups[v].append(previous)
-            chain.append(v)
-            chains.append(chain)
+    for u, v in declared:
+        skipped = trunks[u][: layer_of[v] - layer_of[u] - 1]
+        last = skipped[-1] if skipped else u
+        downs[last].append(v)
+        ups[v].append(last)
+        chains.append([u, *skipped, v])
     by_layer: list[list[int]] = [[] for _ in range(depth)]
     for e, layer in enumerate(layer_of):
         by_layer[layer].append(e)
@@ -651,24 +667,38 @@ def layout_graph(
     rows = _place_rows(by_layer, ups, downs)
     height0 = max(rows) + 1
     row_maps = [{rows[e]: e for e in layer} for layer in by_layer]
+    departs = [{rows[e]: e for e in layer if downs[e]} for layer in by_layer]
 
     # Route each channel in element rows, growing the gaps between rows where needed.
     gaps = [0] * height0
-    channels = [_classify(i, by_layer, ups, downs, rows, row_maps) for i in range(depth - 1)]
+    channels = [
+        _classify(i, by_layer, ups, downs, rows, departs, row_maps) for i in range(depth - 1)
+    ]
     for channel in channels:
-        _branch_rows(channel, rows, row_maps, gaps)
-    start_of = [0] * (height0 + 1)
+        _branch_rows(channel, rows, departs, row_maps, gaps)
+    # Final rows: a row no element and no branch uses is dropped; gap rows follow their row.
+    used = set(rows)
+    for channel in channels:
+        used.update(row for row, k in channel.branch.values() if k < 0)
+    row_at = [0] * height0
+    gap_at = [0] * height0
+    height = 0
     for r in range(height0):
-        start_of[r + 1] = start_of[r] + 1 + gaps[r]
-    height = start_of[height0]
-    final = [start_of[r] for r in rows]
+        if r in used:
+            row_at[r] = height
+            height += 1
+        gap_at[r] = height
+        height += gaps[r]
+    final = [row_at[r] for r in rows]
 
     # Columns: each layer as wide as its widest label, each channel as wide as its tracks need.
     layer_width = [max([1, *(width_of[e] for e in layer if e < n)]) for layer in by_layer]
     branch_rows: list[dict[int, int]] = []
     arms: list[tuple[Arms, Arms]] = []
     for channel in channels:
-        branch_row = {i: start_of[row] + 1 + k for i, (row, k) in channel.branch.items()}
+        branch_row = {
+            i: row_at[row] if k < 0 else gap_at[row] + k for i, (row, k) in channel.branch.items()
+        }
         branch_rows.append(branch_row)
         arms.append(_assign_slots(channel, final, branch_row, rows, row_maps))
     x_of = [0] * depth
