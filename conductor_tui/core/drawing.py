@@ -213,14 +213,15 @@ def _parse(phases: Sequence[tuple[str, Sequence[str]]]) -> tuple[list[str], list
 
 
 def _topological(deps: list[list[int]]) -> list[int]:
-    """Kahn's order, the earliest listed ready phase first; ValueError on a cycle."""
+    """A topological order (Kahn's algorithm, ready phases taken depth first); ValueError on a
+    cycle. Layers and critical paths do not depend on which order it is."""
     children: list[list[int]] = [[] for _ in deps]
     missing = [len(own) for own in deps]
     for v, own in enumerate(deps):
         for u in own:
             children[u].append(v)
     ready = [v for v, count in enumerate(missing) if count == 0]
-    ready.reverse()  # a stack popped from the end: list order among the first ready
+    ready.reverse()
     order: list[int] = []
     while ready:
         v = ready.pop()
