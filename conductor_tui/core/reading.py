@@ -64,7 +64,17 @@ class EndReading:
     entry: str
     how: str
     nonce: str
-    overdue: bool
+    settled_at: float | None  # when its history entry last changed; None: unknown, never overdue
+    read_at: float
+
+    @property
+    def overdue(self) -> bool:
+        """The release was interrupted, as judged when this was read."""
+        return self.overdue_at(self.read_at)
+
+    def overdue_at(self, now: float) -> bool:
+        """The release was interrupted, as judged at now (a cached reading judged again)."""
+        return self.settled_at is not None and now - self.settled_at > ENDING_GRACE_S
 
 
 @dataclass
@@ -77,8 +87,18 @@ class PhaseReading:
     lock: LockState
     end: EndReading | None
     done: DoneReading
-    sentinel_age: float | None  # an orphan lock.d (no lock beside it): its age
+    sentinel_mtime: float | None  # an orphan lock.d (no lock beside it): its mtime
     sentinel_busy: bool  # that lock.d holds something (an upstream claim in the making)
+    read_at: float  # the instant of the reading; what ages with time is kept as mtimes
+
+    @property
+    def sentinel_age(self) -> float | None:
+        """The orphan lock.d's age when this was read (None when there is none)."""
+        return self.sentinel_age_at(self.read_at)
+
+    def sentinel_age_at(self, now: float) -> float | None:
+        """The orphan lock.d's age at now (None when there is none)."""
+        return None if self.sentinel_mtime is None else max(0.0, now - self.sentinel_mtime)
 
     def completed(self) -> bool:
         """Done, by this reading: a valid done record, or a committed completion's record."""
@@ -206,10 +226,10 @@ def read_end(paths: PhasePaths, token: str, now: float) -> EndReading | None:
     _, how, nonce = parsed
     try:
         st = os.lstat(paths.ended(entry))
-        overdue = now - max(st.st_mtime, st.st_ctime) > ENDING_GRACE_S
+        settled_at: float | None = max(st.st_mtime, st.st_ctime)
     except OSError:
-        overdue = False
-    return EndReading(entry, how, nonce, overdue)
+        settled_at = None
+    return EndReading(entry, how, nonce, settled_at, now)
 
 
 def end_record(paths: PhasePaths, entry: str) -> EndRecord | None:
@@ -233,7 +253,9 @@ def read_phase(name: str, paths: PhasePaths, now: float) -> PhaseReading:
     except OSError as exc:
         dir_problem = f"the phase directory cannot be read: {exc.strerror}"
     if dir_problem is not None:
-        return PhaseReading(name, paths, dir_problem, LockState(), None, DoneReading(), None, False)
+        return PhaseReading(
+            name, paths, dir_problem, LockState(), None, DoneReading(), None, False, now
+        )
     lock = read_lock(paths)
     end = read_end(paths, lock.token, now) if lock.form == "ending" and lock.token else None
     done = read_done(paths.done)
@@ -247,14 +269,14 @@ def read_phase(name: str, paths: PhasePaths, now: float) -> PhaseReading:
             done = DoneReading(
                 None, "the claim was completed but its done record is lost; see doctor", True
             )
-    sentinel_age, busy = None, False
+    sentinel_mtime, busy = None, False
     if not lock.exists:
         with contextlib.suppress(OSError):
             sst = os.lstat(paths.sentinel)
             if stat.S_ISDIR(sst.st_mode):
-                sentinel_age = max(0.0, now - sst.st_mtime)
+                sentinel_mtime = sst.st_mtime
                 busy = bool(os.listdir(paths.sentinel))
-    return PhaseReading(name, paths, None, lock, end, done, sentinel_age, busy)
+    return PhaseReading(name, paths, None, lock, end, done, sentinel_mtime, busy, now)
 
 
 def lock_view(ls: LockState, now: float, host: str, probe: Probe) -> LockView | None:
@@ -324,15 +346,24 @@ def _view_from(j: Judgement, form: str, agent: str, double_grant: bool) -> LockV
     )
 
 
-def orphan_sentinel_note(name: str, r: PhaseReading) -> str | None:
+def orphan_sentinel_note(name: str, r: PhaseReading, now: float) -> str | None:
     """What to say about a lock.d with no lock beside it, once it is older than the grace."""
-    if r.sentinel_age is None or r.sentinel_age <= SENTINEL_GRACE_S:
+    age = r.sentinel_age_at(now)
+    if age is None or age <= SENTINEL_GRACE_S:
         return None
     if r.sentinel_busy:
         what = "an upstream claim was interrupted inside lock.d"
     else:
         what = "an orphan lock.d (left when a claim of ours was ended by upstream or a crash)"
     return f"{what}: upstream agents are refused {name!r}; clear it with `conductor reclaim {name}`"
+
+
+def timeless(r: PhaseReading) -> bool:
+    """True when phase_view of this reading depends on neither the clock nor a process: no
+    lock (no lease, no holder, no age) and no lock.d. Its view then changes only with the
+    reading itself or with its dependencies' completion, and a view derived earlier from this
+    same reading may be kept instead of derived again."""
+    return not r.lock.exists and r.end is None and r.sentinel_mtime is None
 
 
 def phase_view(
@@ -352,7 +383,7 @@ def phase_view(
     if r.end is not None:
         # Past the commit rename the phase is in its new state, whatever is left to tidy.
         lock = None
-        if r.end.overdue:
+        if r.end.overdue_at(now):
             notes.append(
                 f"the claim {ls.token} was {r.end.how} but its release was interrupted; "
                 "a claim or `conductor doctor --fix` finishes it"
@@ -361,7 +392,7 @@ def phase_view(
         problems.append(r.dir_problem)
     if ls.form == "empty" and ls.dir_mtime is not None and now - ls.dir_mtime > ENDING_GRACE_S:
         notes.append("an empty lock directory left by a crash; the next claim replaces it")
-    orphan = orphan_sentinel_note(pdef.name, r)
+    orphan = orphan_sentinel_note(pdef.name, r, now)
     if orphan:
         notes.append(orphan)
     blocked_by = [d for d in pdef.depends_on if not completed.get(d, False)]
