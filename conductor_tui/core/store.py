@@ -22,7 +22,8 @@ import secrets
 import shutil
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from . import audit, fs
@@ -103,10 +104,11 @@ from .reading import (
     phase_view,
     read_lock,
     read_phase,
+    timeless,
 )
 from .vocab import LIVE, Concurrency
 
-__all__ = ["DEFAULT_GRAPH", "Finding", "Sprint", "Store"]
+__all__ = ["DEFAULT_GRAPH", "FileId", "Finding", "Sprint", "Store", "file_identity"]
 
 DEFAULT_GRAPH: list[dict[str, Any]] = [
     {"name": "think", "depends_on": []},
@@ -134,6 +136,13 @@ class Sprint:
         self.defs: dict[str, PhaseDef] = {p.name: p for p in record.phases}
 
     # ------------------------------------------------------------------ reading
+
+    @cached_property
+    def dependents(self) -> dict[str, list[str]]:
+        """For each phase, the phases that depend on it (the graph never changes)."""
+        from .graph import dependents
+
+        return dependents(self.record.phases)
 
     @property
     def sprint_id(self) -> str:
@@ -177,8 +186,15 @@ class Sprint:
         """One reading of a phase directory."""
         return read_phase(phase, self.paths(phase), now)
 
-    def _view_of(self, r: PhaseReading, completed: dict[str, bool], now: float) -> PhaseView:
-        return phase_view(self.defs[r.name], r, completed, now, self.store.host, self.store.probe)
+    def _view_of(
+        self,
+        r: PhaseReading,
+        completed: Mapping[str, bool],
+        now: float,
+        probe: Callable[[int], ProcInfo | None] | None = None,
+    ) -> PhaseView:
+        probe = self.store.probe if probe is None else probe
+        return phase_view(self.defs[r.name], r, completed, now, self.store.host, probe)
 
     def phase_view(self, name: str, now: float | None = None) -> PhaseView:
         """The current view of one phase, from one reading of it and of its dependencies."""
@@ -190,16 +206,62 @@ class Sprint:
     def view(self) -> SprintView:
         """Every phase from one reading each: states, blocked_by and counts all agree."""
         now = self.store.clock()
-        readings = [self.read(name, now) for name in self.defs]
-        completed = {r.name: r.completed() for r in readings}
-        phases = [self._view_of(r, completed, now) for r in readings]
-        deps: dict[str, list[str]] = {name: [] for name in self.defs}
-        for p in self.record.phases:
-            for d in p.depends_on:
-                if d in deps:
-                    deps[d].append(p.name)
-        for pv in phases:
-            pv.dependents = deps[pv.name]
+        return self.view_from(self.read_all(now), now)
+
+    def read_all(self, now: float) -> dict[str, PhaseReading]:
+        """One reading of every phase, in sprint order."""
+        return {name: self.read(name, now) for name in self.defs}
+
+    def view_from(
+        self,
+        readings: Mapping[str, PhaseReading],
+        now: float,
+        *,
+        classes: Mapping[str, Concurrency] | None = None,
+        known: Mapping[str, tuple[PhaseReading, PhaseView]] | None = None,
+    ) -> SprintView:
+        """The sprint's view derived from one reading of each phase (invariant 9), judged at now.
+
+        The readings may be older than now (a reader that keeps them and re-reads only the
+        phases it was told changed): verdicts, ages and leases are judged again at now, and
+        blocked_by, ready and the counts come from these readings alone. classes overrides each
+        phase's concurrency class (the planner's, from SKILL.md and config). known holds views
+        derived earlier, each with the reading it came from: one is kept, not derived again,
+        when it came from this very reading, that reading is timeless, and its class and
+        blocked_by are what they would be now, so it is exactly the view phase_view would give.
+        Each process is probed once per view, so every lock of one holder is judged alike.
+        """
+        missing = [name for name in self.defs if name not in readings]
+        if missing:
+            raise ValueError(f"no reading of {', '.join(missing)}")
+        completed = {name: readings[name].completed() for name in self.defs}
+        probed: dict[int, ProcInfo | None] = {}
+
+        def probe(pid: int) -> ProcInfo | None:
+            if pid not in probed:
+                probed[pid] = self.store.probe(pid)
+            return probed[pid]
+
+        deps = self.dependents
+        phases: list[PhaseView] = []
+        for name, pdef in self.defs.items():
+            reading = readings[name]
+            kind = (classes.get(name) if classes is not None else None) or pdef.concurrency
+            before = known.get(name) if known is not None else None
+            if before is not None and before[0] is reading and timeless(reading):
+                old = before[1]
+                if (
+                    old.concurrency == (kind or "write")
+                    and old.depends_on == pdef.depends_on
+                    and old.dependents == deps[name]
+                    and old.blocked_by == [d for d in pdef.depends_on if not completed[d]]
+                ):
+                    phases.append(old)
+                    continue
+            pv = self._view_of(reading, completed, now, probe)
+            pv.dependents = list(deps[name])
+            pv.concurrency = kind or "write"
+            phases.append(pv)
         r = self.record
         return SprintView(
             sprint_id=r.sprint_id,
@@ -795,6 +857,19 @@ class Store:
         # a name that is not a safe id is not one of our sprints (and must never be printed raw)
         return sorted(n for n in names if SPRINT_RE.fullmatch(n) or _loose_id(n))
 
+    def active_key(self, project: str) -> tuple[tuple[str, FileId | None], ...]:
+        """What find_active(project) depends on, for a listing and a few stats: each sprint
+        folder that could be the project's, with the identity of its sprint.json. While the key
+        is unchanged so is the answer, and a reader may keep it instead of reading the records
+        again. (Re-pointing a symlink on the project's path is not seen by the key.)"""
+        names = self._sprint_dirs()
+        hashes = {project_hash(c) for c in project_candidates(project)}
+        return tuple(
+            (name, file_identity(os.path.join(self.conductor_dir, name, SPRINT_JSON)))
+            for name in names
+            if any(h in name for h in hashes)
+        )
+
     def find_active(self, project: str) -> Sprint | None:
         """The active sprint of a project (or of its nearest ancestor), as upstream finds it."""
         names = self._sprint_dirs()
@@ -1095,6 +1170,19 @@ class Store:
 
 
 # ---------------------------------------------------------------------- helpers
+
+FileId = tuple[int, int, int, int]
+
+
+def file_identity(path: str) -> FileId | None:
+    """(st_dev, st_ino, st_mtime_ns, st_size) of a file, not following a symlink; None when it
+    cannot be stat'ed (or named: a NUL byte). A file replaced by a rename, or rewritten, gets
+    another identity."""
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _strerror(exc: OSError) -> str:
