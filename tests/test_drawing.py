@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conductor_tui.core import drawing
 from conductor_tui.core.drawing import (
     ARROW,
     GraphLayout,
@@ -207,6 +208,18 @@ def test_every_random_graph_reads_back_exactly(
     assert read_edges(lines, [name for name, _ in phases]) == declared(phases)
     check_structure(phases, layout, lines, labels)
     check_neighbours(phases, layout)
+
+
+def test_a_thousand_phase_graph_reads_back_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # big enough for the large-graph effort: one round of sweeps and no count of crossings
+    def no_count(*_: object) -> int:
+        raise AssertionError("a large graph's crossings are not counted")
+
+    monkeypatch.setattr(drawing, "_crossings", no_count)
+    phases, status, pad = random_graph(1000, "dense", random.Random(1000))
+    layout, lines, labels = draw(phases, status, pad)
+    assert read_edges(lines, [name for name, _ in phases]) == declared(phases)
+    check_structure(phases, layout, lines, labels)
 
 
 # ---------------------------------------------------------------------- known graphs
