@@ -319,6 +319,25 @@ class DemoAgents:
                         proc.kill()
                     proc.wait()
 
+    # For a signal handler, which cannot wait and may have interrupted stop() holding the lock:
+    # these take no lock and reap nothing (an agent not reaped still owns its pid and group id).
+
+    def ask_to_stop(self) -> None:
+        """SIGTERM every agent now, waiting for none: each leaves at its next wait point and gives
+        its claim back, while the app shuts down; stop() then finds them gone or going."""
+        for _, proc in list(self.procs):
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGTERM)
+
+    def kill_now(self) -> None:
+        """SIGKILL every agent's process group at once: they cannot give their claims back, so
+        only when the demo's store goes with them."""
+        for _, proc in list(self.procs):
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
     def cleanup(self) -> None:
         """Stop the agents and remove the demo's directory."""
         self.stop()

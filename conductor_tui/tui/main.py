@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from ..demo import DemoAgents
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +40,99 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# How long the orderly exit after SIGHUP or SIGTERM may take before the process leaves anyway:
+# the app must be gone within a second. It takes 0.02-0.6 s (bench/terminal_exit.py), but one
+# layout pass of a large busy sprint, or the demo's agents giving their claims back, can be longer.
+LAST_RESORT_S = 0.8
+LEAVE_ON = (signal.SIGHUP, signal.SIGTERM)
+
+
 class _Leave(Exception):
     """A SIGHUP or SIGTERM that arrived before the app was running."""
+
+
+class _Leaving:
+    """Leave on SIGHUP (a closed pane, a lost terminal) or SIGTERM, busy or idle.
+
+    The exit code is 128 + the signal (129, 143), as a shell reports a process that a signal
+    ended: a wrapper or tmux hook can tell a hang-up or a kill from a user's `q` (0). A hang-up
+    that the kernel does not signal (the tty is not our controlling terminal) is found by the
+    driver (`driver.py`) and reported as SIGHUP, so it comes here too.
+
+    Before the app runs, a signal unwinds `main` (`_Leave`), whose `finally` cleans up. After, it
+    asks the app to exit as `q` does, and arms SIGALRM: should that orderly exit not be over within
+    LAST_RESORT_S (a terminal that takes no more output, a thread that never returns), the alarm
+    restores what it can of the terminal, kills the demo's agents, removes the demo's store and
+    `os._exit`s. A timer signal, not a thread: only watch.py starts threads, and a Python signal
+    handler runs in the main thread even while it waits on a lock or a queue.
+    """
+
+    def __init__(self) -> None:
+        self.app: App[Any] | None = None  # once it exists
+        self.agents: DemoAgents | None = None
+        self.demo_root: str | None = None
+        self.signum = 0  # the signal we are leaving on, once one came
+        self._before: dict[int, Any] = {}
+
+    def install(self) -> None:
+        """Handle SIGHUP and SIGTERM until finish()."""
+        self._before = {sig: signal.signal(sig, self.on_signal) for sig in LEAVE_ON}
+
+    def finish(self) -> None:
+        """After main's own cleanup: leave now if a signal asked us to, else hand signals back.
+
+        Leaving by `os._exit` skips only the interpreter's teardown of the app's objects, which
+        alone took 0.3 to 0.8 s on a busy 2-core machine; the app has exited, the demo is
+        cleaned up and nothing else is ours to finish.
+        """
+        if self.signum:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(128 + self.signum)
+        for sig, handler in self._before.items():
+            signal.signal(sig, handler)
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        """Ask the app to exit; a second signal changes nothing (nor postpones the deadline)."""
+        if self.app is None:
+            raise _Leave(signum)
+        if self.signum:
+            return
+        self.signum = signum
+        signal.signal(signal.SIGALRM, self.last_resort)
+        signal.setitimer(signal.ITIMER_REAL, LAST_RESORT_S)
+        if self.agents is not None:
+            self.agents.ask_to_stop()  # they give their claims back while the app shuts down
+        import asyncio  # already loaded by Textual
+
+        leave = partial(self.app.exit, return_code=128 + signum)
+        try:
+            loop = asyncio.get_running_loop()  # the app's, if this handler interrupted it
+        except RuntimeError:
+            leave()  # not running yet (the app then never starts) or any more
+        else:
+            # App.exit posts a message, which from a signal handler does not wake the loop: it
+            # would sit in select() until the next timer. This wakes it (signal-safe, as asyncio's
+            # own signal handling does it).
+            loop.call_soon_threadsafe(leave)
+
+    def last_resort(self, _signum: int, _frame: object) -> None:
+        """The orderly exit is overdue: restore what can be restored, then leave at once.
+
+        Runs in the main thread wherever it was stuck, so it takes no lock and waits on nothing.
+        """
+        driver = self.app._driver if self.app is not None else None
+        restore = getattr(driver, "restore_now", None)  # TerminalDriver's, not TEXTUAL_DRIVER's
+        if restore is not None:
+            restore()
+        if self.agents is not None:
+            self.agents.kill_now()
+        for _ in range(3):  # an agent killed mid-write may add a file while the tree goes
+            if self.demo_root is None or not os.path.lexists(self.demo_root):
+                break
+            shutil.rmtree(self.demo_root, ignore_errors=True)
+        os._exit(128 + self.signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,24 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..core.paths import check_agent, find_store, logical_cwd
     from ..core.store import Store
 
-    running: list[Any] = []  # the app, once it exists
-
-    # A closed tmux pane (SIGHUP) or a kill (SIGTERM) must still stop the demo's agents and
-    # remove its temporary store: before the app runs, unwind; after, leave like `q` does.
-    def leave(signum: int, _frame: object) -> None:
-        if running:
-            running[0].exit(return_code=128 + signum)
-        else:
-            raise _Leave(signum)
-
-    for sig in (signal.SIGHUP, signal.SIGTERM):
-        signal.signal(sig, leave)
+    leaving = _Leaving()
+    leaving.install()
     demo = agents = None
     try:
         if args.demo:
             from ..demo import DemoAgents, create_demo
 
             demo = create_demo()
+            leaving.demo_root = demo.root
             store_root, project, sprint_id = demo.store, demo.project, demo.sprint_id
         else:
             if args.project and not os.path.isdir(args.project):
@@ -87,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .app import ConductorApp
 
         if demo is not None:
-            agents = DemoAgents(demo)
+            agents = leaving.agents = DemoAgents(demo)
             agents.start()
         app = ConductorApp(
             loader,
@@ -97,7 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_exit=agents.cleanup if agents is not None else None,
             initial=first,
         )
-        running.append(app)
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from .driver import TerminalDriver
+
+        if app.driver_class is LinuxDriver:  # Textual's choice, unless TEXTUAL_DRIVER says else
+            app.driver_class = TerminalDriver  # notices a terminal that went away
+        leaving.app = app
         app.run(mouse=not args.no_mouse)
         return app.return_code or 0
     except ConductorError as exc:
@@ -109,9 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if agents is not None:
             agents.cleanup()  # stops the agents and removes the demo's store
         elif demo is not None:
-            import shutil
-
             shutil.rmtree(demo.root, ignore_errors=True)
+        leaving.finish()
 
 
 if __name__ == "__main__":
