@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .core.limits import DEFAULT_TTL_S, MAX_TTL_S
-from .text import GLYPH, age, safe
+from .text import COLOUR, GLYPH, age, safe
 
 if TYPE_CHECKING:
     from .core.models import PhaseView, SprintView
@@ -574,17 +574,8 @@ def cmd_status(ctx: Context) -> int:
     return 0
 
 
-# ANSI colours of the states for `graph` on a terminal: the same choices as the app's
-# tui/style.STATUS_STYLE (which the command line may not import).
-ANSI = {
-    "done": "32",
-    "held": "36",
-    "suspect": "33",
-    "stale": "1;31",
-    "contested": "1;35",
-    "malformed": "35",
-    "blocked": "2",
-}
+# ANSI colours of the states for `graph` on a terminal: the app's, from one table
+ANSI = {state: ansi for state, (_rich, ansi) in COLOUR.items() if ansi}
 
 
 def cmd_graph(ctx: Context) -> int:

@@ -28,6 +28,19 @@ GLYPH = {
     "blocked": "·",
 }
 
+# The colour of each state, for Rich (the app) and as an ANSI SGR code (the command line on a
+# terminal); it only ever doubles the glyph and the word. Never used under NO_COLOR.
+COLOUR = {
+    "done": ("green", "32"),
+    "held": ("cyan", "36"),
+    "suspect": ("yellow", "33"),
+    "stale": ("bold red", "1;31"),
+    "contested": ("bold magenta", "1;35"),
+    "malformed": ("magenta", "35"),
+    "ready": ("", ""),
+    "blocked": ("dim", "2"),
+}
+
 
 def age(seconds: float | None) -> str:
     """A short duration: 42s, 7m, 1.5h ('' when unknown)."""

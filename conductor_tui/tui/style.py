@@ -1,14 +1,7 @@
-"""Colours of the states (each one doubles a glyph and a word: see text.GLYPH)."""
+"""Colours of the states in the app (each one doubles a glyph and a word: see text.GLYPH)."""
 
 from __future__ import annotations
 
-STATUS_STYLE = {
-    "done": "green",
-    "held": "cyan",
-    "suspect": "yellow",
-    "stale": "bold red",
-    "contested": "bold magenta",
-    "malformed": "magenta",
-    "ready": "",
-    "blocked": "dim",
-}
+from ..text import COLOUR
+
+STATUS_STYLE = {state: rich for state, (rich, _ansi) in COLOUR.items()}

@@ -108,6 +108,7 @@ class PhaseGraph(ScrollView, can_focus=True):
         self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._critical: frozenset[str] = frozenset()
         self._name_width = 0
+        self._sources: frozenset[str] = frozenset()  # phases with dependents: lines leave them
 
     # ---------------------------------------------------------------- data
 
@@ -119,6 +120,7 @@ class PhaseGraph(ScrollView, can_focus=True):
         self._critical = frozenset(getattr(snapshot, "critical", ()) or ())
         if graph != self._graph:
             self._graph = graph
+            self._sources = frozenset(d for _, deps in graph for d in deps)
             self._relayout()
         if snapshot.order and (
             not self.user_moved or self.selected is None or self.selected not in snapshot.order
@@ -298,19 +300,26 @@ class PhaseGraph(ScrollView, can_focus=True):
             name_style += Style(underline=True)
         shown = f"{name:<{self._name_width}}" if self.list_mode else name
         segments = [Segment(f"{glyph} ", state_style), Segment(shown, name_style)]
-        if self.mode in ("compact", "full") or self.list_mode:
+        if self.list_mode:  # columns line up in a list
             segments.append(Segment(f" {status:<{WORD}}", state_style))
+        elif self.mode in ("compact", "full"):
+            segments.append(Segment(f" {status}", state_style))
         if self.mode == "full" or self.list_mode:
             agent = middle(safe(pv.agent, 64), AGENT) if pv is not None and pv.agent else ""
-            segments.append(Segment(f" {agent:<{AGENT}} {self._age(name):>4}", Style(dim=True)))
-        used = sum(len(s.text) for s in segments)
-        if used < width:
-            segments.append(Segment(" " * (width - used)))
+            when = self._age(name)
+            if self.list_mode:
+                segments.append(Segment(f" {agent:<{AGENT}} {when:>4}", Style(dim=True)))
+            elif agent:
+                segments.append(Segment(f" {agent} {when}".rstrip(), Style(dim=True)))
         extra = Style(reverse=True) if name == self.selected else None
         if not self._matches(name):
             extra = (extra or Style()) + Style(dim=True)
         if extra is not None:
             segments = [Segment(s.text, (s.style or Style()) + extra) for s in segments]
+        used = sum(len(s.text) for s in segments)
+        if used < width:  # the line leaves just right of the text, as core.drawing.render does
+            fill = "─" if name in self._sources and not self.list_mode else " "
+            segments.append(Segment(fill * (width - used), LINE_STYLE))
         return segments
 
     def _graph_strip(self, row: int) -> Strip:
