@@ -1,6 +1,16 @@
 """One consistent reading of the store for the screen: the sprint view plus what is derived from it.
 
 Runs in the app's loader thread; it touches the store through the core only and never Textual.
+
+A load re-reads only what changed. The watcher reports the paths it saw change; the loader keeps
+the last reading of every phase and reads again only the phase directories under those paths,
+then derives every view again from all the readings it holds, at the store clock's now (a view
+is derived from one reading of each phase: invariant 9). What the phase graph alone decides
+(order, layers, concurrency classes, the batch plan) is kept until sprint.json or config.json is
+another file, and the audit log is read from where the last load stopped. A full read (every
+phase, the active sprint found again) happens on the first load, whenever the reason for a load
+is unknown or outside a phase directory, and at least every `full_every_s` whatever happens, so
+an event the watcher missed is repaired within that bound.
 """
 
 from __future__ import annotations
@@ -13,9 +23,14 @@ from ..core import audit
 from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
 from ..core.graph import layers, plan_batches, topo_order
-from ..core.models import AuditEvent, BatchView, PhaseView, SprintView
-from ..core.store import Sprint, Store
+from ..core.layout import SPRINT_JSON
+from ..core.models import AuditEvent, BatchView, Concurrency, PhaseView, SprintView
+from ..core.reading import PhaseReading
+from ..core.store import FileId, Sprint, Store, file_identity
 
+# The longest a reading kept from an earlier load may go without a full read: the bridge's
+# rescan period, because the app skips a rescan that comes soon after a (now partial) load.
+FULL_EVERY_S = 15.0
 # Order in which the attention list ranks what needs a person.
 URGENCY = {
     "contested": 0,
@@ -71,12 +86,35 @@ class Snapshot:
     fatal: bool = False  # the store is unreadable, as opposed to waiting for a sprint
     load_s: float = 0.0
     next_expiry_in: float | None = None
+    # phases whose view differs from the previous snapshot this loader made (None: any may have,
+    # e.g. the first reading or another sprint); a widget may update only those
+    changed: frozenset[str] | None = None
 
     def phase(self, name: str | None) -> PhaseView | None:
         """The view of a phase by name."""
         if self.view is None or name is None:
             return None
         return self.view.phase(name)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """What a sprint's phase graph alone decides, kept while sprint.json is the same file."""
+
+    key: tuple[str, FileId | None]  # the sprint's path and its sprint.json's identity
+    order: list[str]
+    layers: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Each phase's concurrency class, and what resolving them warned about; kept while
+    sprint.json and config.json are the same files (SKILL.md files are looked at again on each
+    full read)."""
+
+    key: tuple[object, ...]
+    classes: dict[str, Concurrency]
+    warnings: list[str]
 
 
 class Loader:
@@ -89,24 +127,62 @@ class Loader:
         sprint_id: str | None = None,
         skill_roots: list[str] | None = None,
         events: int = 200,
+        *,
+        full_every_s: float = FULL_EVERY_S,
     ) -> None:
         self.store = store
         self.project = project
         self.sprint_id = sprint_id
         self.skill_roots = list(skill_roots or [])
         self.events = events
+        self.full_every_s = full_every_s
         self.sprint: Sprint | None = None
         self.classes: dict[str, str] = {}
+        self.graph: Graph | None = None
+        # phase directories read by every load so far (a figure for tests and benchmarks)
+        self.phase_reads = 0
         # artifact checks keyed by what lstat says, so a reload re-hashes only what changed
         self._artifact_cache: dict[str, tuple[tuple[int, int, int, str], str | None]] = {}
+        self._found: tuple[object, Sprint | None, FileId | None] | None = None
+        self._sprint_file: FileId | None = None  # the shown sprint's sprint.json, as found
+        self._classes: Classes | None = None
+        self._plan: tuple[Graph, Classes, frozenset[str], list[BatchView]] | None = None
+        # the last reading of each phase, and the view derived from it for the last snapshot
+        self._known: dict[str, tuple[PhaseReading, PhaseView]] = {}
+        self._problems: dict[str, str] = {}  # done phases whose artifact changed
+        self._full_at = float("-inf")  # time.monotonic() of the last full read
+        self._audit = audit.Tail(store.audit_path, keep=events * 4)
 
     def find(self) -> Sprint | None:
-        """The sprint to show (re-found on each load: a new sprint may have been started)."""
+        """The sprint to show. What finding it reads is checked first (a listing and a few
+        stats), and the records are read again only when that changed: a start archives the old
+        sprint, so a new sprint always comes with a changed sprint.json."""
         if self.sprint_id:
-            return self.store.open_sprint(self.sprint_id)
-        if not os.path.isdir(self.store.root):
-            return None
-        return self.store.find_active(self.project)
+            sj = os.path.join(self.store.conductor_dir, self.sprint_id, SPRINT_JSON)
+            ident = file_identity(sj)  # before the read: a newer file is seen at the next load
+            if self._found is None or self._found[0] != ident:
+                self._found = (ident, self.store.open_sprint(self.sprint_id), ident)
+        else:
+            if not os.path.isdir(self.store.root):
+                self._found = None
+                return None
+            active = self.store.active_key(self.project)
+            if self._found is None or self._found[0] != active:
+                found = self.store.find_active(self.project)
+                ident = dict(active).get(found.sprint_id) if found is not None else None
+                self._found = (active, found, ident)
+        _, sprint, ident = self._found
+        current = self.sprint
+        if (
+            sprint is not None
+            and current is not None
+            and sprint.path == current.path
+            and ident is not None
+            and ident == self._sprint_file
+        ):
+            return current  # the same file: keep the sprint, its readings and what derives
+        self._sprint_file = ident
+        return sprint
 
     def details(self, phase: str) -> tuple[PhaseView, str, list[str]] | str:
         """A phase's fresh view (with the planner's class) and why it can or cannot be claimed."""
@@ -121,37 +197,110 @@ class Loader:
         pv.dependents = [p.name for p in sprint.record.phases if phase in p.depends_on]
         return pv, status, reasons
 
-    def load(self) -> Snapshot:
-        """Read the store once; errors become a Snapshot with an error, never an exception."""
-        started = time.perf_counter()
-        try:
-            sprint = self.find()
-        except ConductorError as exc:
-            return Snapshot(view=None, error=exc.message, fatal=True)
-        self.sprint = sprint
+    def load(self, changed: frozenset[str] | None = None) -> Snapshot:
+        """Read the store; errors become a Snapshot with an error, never an exception.
+
+        changed: the paths the watcher saw change since the last load. None or an empty set (the
+        first load, the periodic rescan, a reload for no stated reason) reads everything;
+        otherwise only the phase directories under those paths are read again, the other phases
+        keep their last reading, and every view is derived again from all of them at the store
+        clock's now. A path outside the sprint's phase directories (sprint.json, the sprint or
+        conductor folder, config.json, skills, anything unknown) makes it a full read; the audit
+        log is read from where the last load stopped, whatever the paths.
+        """
+        return self._load(self._phases_under(changed) if changed else None)
+
+    def rejudge(self) -> Snapshot:
+        """Judge the kept readings again at the store clock's now, reading no phase directory.
+
+        For a clock tick while the watcher reports every change: leases run out and holders die
+        without a file changing, and the verdicts, ages and notes that depend on time are derived
+        again from the same readings. With nothing kept yet (or past `full_every_s`) it reads
+        everything.
+        """
+        return self._load(set())
+
+    def _phases_under(self, changed: frozenset[str]) -> set[str] | None:
+        """The phases whose directories hold these paths, or None when one is anything else."""
+        sprint = self.sprint
         if sprint is None:
+            return None
+        base = sprint.path + os.sep
+        phases: set[str] = set()
+        for raw in changed:
+            path = os.path.normpath(raw)
+            if path == self.store.audit_path:
+                continue  # read incrementally on every load anyway
+            if not path.startswith(base):
+                return None
+            name = path[len(base) :].split(os.sep, 1)[0]
+            if name not in sprint.defs:
+                return None  # sprint.json, or something no phase explains
+            phases.add(name)
+        return phases
+
+    def _load(self, phases: set[str] | None) -> Snapshot:
+        """Read the phases named (all of them, with the sprint found again, when None)."""
+        started = time.perf_counter()
+        full = (
+            phases is None
+            or self.sprint is None
+            or not self._known
+            or time.monotonic() - self._full_at >= self.full_every_s
+        )
+        try:
+            sprint = self.find() if full else self.sprint
+        except ConductorError as exc:
+            self._forget()
+            return Snapshot(view=None, error=exc.message, fatal=True)
+        if sprint is None:
+            self._forget()
             return Snapshot(
                 view=None,
                 error=f"no active sprint for {self.project} in {self.store.root} "
                 "(waiting: start one with `conductor start`)",
             )
-        view = sprint.view()
-        phases = sprint.record.phases
-        classes, _sources, warnings = sprint.concurrency(self.skill_roots, tolerate_config=True)
-        self.classes = dict(classes)
-        for pv in view.phases:
-            pv.concurrency = classes.get(pv.name, "write")
-        done = {pv.name for pv in view.phases if pv.status == "done"}
+        if sprint is not self.sprint:
+            self._forget()
+            self.sprint = sprint
+        known = self._known
+        now = self.store.clock()
+        if full:
+            readings = sprint.read_all(now)
+            self._full_at = time.monotonic()
+            reread: set[str] | list[str] = list(sprint.defs)
+        else:
+            assert phases is not None
+            readings = {name: r for name, (r, _) in known.items()}
+            for name in phases:
+                readings[name] = sprint.read(name, now)
+            reread = phases
+        self.phase_reads += len(reread)
+        graph = self._graph_of(sprint)
+        kinds = self._classes_of(sprint, graph, full)
+        view = sprint.view_from(readings, now, classes=kinds.classes, known=known)
+        view.warnings.extend(kinds.warnings)
+        changed = (
+            None
+            if not known
+            else frozenset(
+                pv.name
+                for pv in view.phases
+                if (before := known.get(pv.name)) is None
+                or (before[1] is not pv and before[1] != pv)
+            )
+        )
+        self._known = {pv.name: (readings[pv.name], pv) for pv in view.phases}
+        done = frozenset(pv.name for pv in view.phases if pv.status == "done")
         lanes = [
             Lane(b, [p for name in b.phases if (p := view.phase(name)) is not None])
-            for b in plan_batches(phases, classes, done)
+            for b in self._plan_of(sprint, graph, kinds, done)
         ]
         events = [
             e
-            for e in audit.read(self.store.audit_path, tail=self.events * 4)
+            for e in self._audit.read()
             if isinstance(e, str) or e.sprint in (view.sprint_id, None)
         ][-self.events :]
-        view.warnings.extend(warnings)
         expiries = [
             pv.lock.lease_expires_in
             for pv in view.phases
@@ -160,38 +309,99 @@ class Loader:
             and pv.status != "done"
             and pv.lock.lease_expires_in > 0
         ]
-        changed = self._artifact_problems(view)
+        problems = self._artifact_problems(view, None if full else reread)
         return Snapshot(
             view=view,
-            order=topo_order(phases),
-            layers=layers(phases),
+            order=graph.order,
+            layers=graph.layers,
             lanes=lanes,
             events=events,
-            attention=attention(view, events, changed),
+            attention=attention(view, events, problems),
             load_s=time.perf_counter() - started,
             next_expiry_in=min(expiries) if expiries else None,
+            changed=changed,
         )
 
-    def _artifact_problems(self, view: SprintView) -> dict[str, str]:
-        """Done phases whose artifact changed, vanished or became unreadable since completion."""
-        problems: dict[str, str] = {}
-        for pv in view.phases:
-            done = pv.done
-            if done is None or not done.artifact or not done.sha256:
-                continue
-            try:
-                st = os.lstat(done.artifact)
-                key = (st.st_mtime_ns, st.st_size, st.st_ino, done.sha256)
-            except OSError:
-                key = (0, 0, 0, done.sha256)
-            cached = self._artifact_cache.get(done.artifact)
-            if cached is None or cached[0] != key:
-                check = check_artifact(done)
-                cached = (key, check.problem if check is not None else None)
-                self._artifact_cache[done.artifact] = cached
-            if cached[1]:
-                problems[pv.name] = cached[1]
-        return problems
+    def _forget(self) -> None:
+        """Drop what was kept about the sprint shown (another sprint, or none, is next)."""
+        self.sprint = None
+        self._known = {}
+        self._problems = {}
+        self._plan = None
+        self._full_at = float("-inf")
+
+    def _graph_of(self, sprint: Sprint) -> Graph:
+        """The order and layers of the sprint's graph, computed once per sprint.json."""
+        key = (sprint.path, self._sprint_file)
+        graph = self.graph
+        if graph is None or graph.key != key or self._sprint_file is None:
+            phases = sprint.record.phases
+            graph = Graph(key, topo_order(phases), layers(phases))
+            self.graph = graph
+        return graph
+
+    def _classes_of(self, sprint: Sprint, graph: Graph, full: bool) -> Classes:
+        """Each phase's concurrency class: resolved again when sprint.json or config.json is
+        another file, or on a full read (a SKILL.md may have changed); kept otherwise, and the
+        same object is kept while the answer is the same (so the plan is kept too)."""
+        config = file_identity(os.path.join(self.store.root, "config.json"))
+        key = (graph.key, config, tuple(self.skill_roots))
+        kept = self._classes
+        if kept is not None and kept.key == key and not full:
+            return kept
+        classes, _sources, warnings = sprint.concurrency(self.skill_roots, tolerate_config=True)
+        if kept is None or kept.classes != classes or kept.warnings != warnings or kept.key != key:
+            kept = Classes(key, dict(classes), warnings)
+            self._classes = kept
+            self.classes = dict(classes)
+        return kept
+
+    def _plan_of(
+        self, sprint: Sprint, graph: Graph, kinds: Classes, done: frozenset[str]
+    ) -> list[BatchView]:
+        """The batch plan, computed again only when the graph, the classes or done change."""
+        plan = self._plan
+        if plan is None or plan[0] is not graph or plan[1] is not kinds or plan[2] != done:
+            batches = plan_batches(sprint.record.phases, kinds.classes, set(done))
+            plan = (graph, kinds, done, batches)
+            self._plan = plan
+        return plan[3]
+
+    def _artifact_problems(
+        self, view: SprintView, reread: set[str] | list[str] | None
+    ) -> dict[str, str]:
+        """Done phases whose artifact changed, vanished or became unreadable since completion:
+        every done phase on a full read (reread None), else only the phases read again."""
+        if reread is None:
+            self._problems = {}
+            names: set[str] | list[str] = [pv.name for pv in view.phases]
+        else:
+            names = reread
+        for name in names:
+            self._problems.pop(name, None)
+            pv = view.phase(name)
+            problem = self._artifact_problem(pv) if pv is not None else None
+            if problem:
+                self._problems[name] = problem
+        # in the sprint's order, as a full read lists them
+        return {pv.name: self._problems[pv.name] for pv in view.phases if pv.name in self._problems}
+
+    def _artifact_problem(self, pv: PhaseView) -> str | None:
+        """What is wrong with a done phase's artifact now, if anything (cached by lstat)."""
+        done = pv.done
+        if done is None or not done.artifact or not done.sha256:
+            return None
+        try:
+            st = os.lstat(done.artifact)
+            key = (st.st_mtime_ns, st.st_size, st.st_ino, done.sha256)
+        except OSError:
+            key = (0, 0, 0, done.sha256)
+        cached = self._artifact_cache.get(done.artifact)
+        if cached is None or cached[0] != key:
+            check = check_artifact(done)
+            cached = (key, check.problem if check is not None else None)
+            self._artifact_cache[done.artifact] = cached
+        return cached[1]
 
 
 def attention(
