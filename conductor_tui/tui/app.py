@@ -96,6 +96,7 @@ class ConductorApp(App[None]):
         self.bridge: ChangeBridge | None = None
         self._loading = False
         self._dirty = False
+        self._pending: frozenset[str] | None = None  # what the pending reload reads; None: all
         self._mouse = True
         self.reloads = 0
         self.initial = initial
@@ -160,20 +161,24 @@ class ConductorApp(App[None]):
 
     # ---------------------------------------------------------------- loading
 
-    def request_reload(self) -> None:
-        """Re-read the store soon; bursts of requests collapse into one read in flight."""
+    def request_reload(self, paths: frozenset[str] | None = None) -> None:
+        """Re-read the store soon; bursts of requests collapse into one read in flight, and the
+        paths they bring add up. paths: what the watcher saw change (the loader re-reads only
+        those phases); None or a rescan's empty set reads everything."""
+        pending = self._pending if self._dirty else frozenset()
+        self._pending = None if not paths or pending is None else pending | paths
         if self._loading:
             self._dirty = True
             return
         self._loading = True
         self._dirty = False
-        self._load()
+        self._load(self._pending)
 
     @work(thread=True, exit_on_error=False, group="load")
-    def _load(self) -> None:
+    def _load(self, paths: frozenset[str] | None) -> None:
         """Read a snapshot off the UI thread; it arrives as a Loaded message."""
         try:
-            snap = self.loader.load()
+            snap = self.loader.load(paths)
         except Exception as exc:  # a reader bug must not kill the app: say it on screen
             snap = Snapshot(view=None, error=f"cannot read the store: {safe(exc, 300)}")
         self.post_message(Loaded(snap))
@@ -182,7 +187,7 @@ class ConductorApp(App[None]):
         self._loading = False
         self.apply(message.snapshot)
         if self._dirty:
-            self.request_reload()
+            self.request_reload(self._pending)
 
     def on_acted(self, message: Acted) -> None:
         self.notify(
@@ -196,7 +201,7 @@ class ConductorApp(App[None]):
     def on_store_changed(self, message: StoreChanged) -> None:
         if not message.paths and time.monotonic() - self.snapshot_at < self._idle_period():
             return  # the bridge's periodic rescan, and we read the store recently enough
-        self.request_reload()
+        self.request_reload(message.paths)
 
     def _idle_period(self) -> float:
         """How often to re-read with nothing changing: cheap sprints often, costly ones less."""
