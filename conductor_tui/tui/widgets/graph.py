@@ -30,7 +30,7 @@ from ..style import STATUS_STYLE
 
 WORD = 9  # the longest state word: "malformed", "contested"
 AGENT = 14  # an agent name, cut in the middle
-LIST_BELOW = 80  # columns under which a drawing that does not fit becomes a list
+LIST_BELOW = 80  # a terminal narrower than this shows a drawing that does not fit as a list
 MODES = ("full", "compact", "tight")  # widest first
 
 Graph = tuple[tuple[str, tuple[str, ...]], ...]
@@ -149,7 +149,7 @@ class PhaseGraph(ScrollView, can_focus=True):
                 if drawn.width <= room:
                     break
         assert chosen is not None
-        self.list_mode = chosen.width > room and room < LIST_BELOW
+        self.list_mode = chosen.width > room and self.app.size.width < LIST_BELOW
         self.layout_ = chosen
         if self.list_mode:
             self._name_width = min(24, max(len(n) for n, _ in graph))

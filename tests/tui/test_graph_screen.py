@@ -1,0 +1,110 @@
+"""The graph on the app's screen tells the truth: random sprints read back from what Pilot sees.
+
+Each case starts a real sprint with a random DAG, runs the app at a fixed size, captures the
+screen, crops it to the graph pane and reads the dependencies back from the text alone
+(tests/drawing_reader.py, the reader the drawing's own property test uses). The set read must be
+exactly the declared one. Graphs too big for the pane at a size scroll instead (tested below).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conductor_tui.core.store import Store
+from conductor_tui.tui.widgets.graph import PhaseGraph
+from tests.drawing_reader import read_edges
+from tests.test_drawing import random_graph
+
+from .conftest import HOST, PROJECT, FakeClock, fake_probe, loaded, make_app, screen_text
+from .conftest import T0 as NOW
+from .test_app import async_test
+
+SIZES = [(80, 24), (120, 40), (200, 60)]
+CASES = 24  # random sprints tried per size
+
+
+def _graph_lines(app: Any) -> list[str]:
+    """The screen's text inside the graph pane's content region."""
+    graph = app.query_one(PhaseGraph)
+    region = graph.content_region
+    rows = screen_text(app).split("\n")[region.y : region.y + region.height]
+    return [row[region.x : region.x + region.width] for row in rows]
+
+
+async def _read_back(root: Path, phases: list[tuple[str, list[str]]], size: tuple[int, int]):
+    store = Store(str(root), clock=FakeClock(NOW), host=HOST, probe=fake_probe)
+    store.start(PROJECT, agent="tester", phases=[{"name": n, "depends_on": d} for n, d in phases])
+    app = make_app(store, PROJECT)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot)
+        graph = app.query_one(PhaseGraph)
+        drawn = graph.layout_
+        assert drawn is not None
+        fits = (
+            not graph.list_mode
+            and drawn.width <= graph.scrollable_content_region.width
+            and drawn.height <= graph.scrollable_content_region.height
+        )
+        if not fits:
+            return None
+        return read_edges(_graph_lines(app), [name for name, _ in phases])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@async_test
+async def test_random_sprints_read_back_exactly_from_the_screen(
+    quiet_env: None, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    rng = random.Random(f"screen-{size}")
+    checked = 0
+    for case in range(CASES):
+        n = rng.randint(2, 6 if size[0] < 100 else 14)
+        style = rng.choice(["sparse", "chain", "dense", "fan"])
+        phases, _status, _pad = random_graph(n, style, random.Random(rng.getrandbits(32)))
+        phases = [(name, list(deps)) for name, deps in phases]
+        got = await _read_back(tmp_path / f"s{case}", phases, size)
+        if got is None:
+            continue  # too big to be on screen whole at this size
+        declared = {(d, name) for name, deps in phases for d in deps}
+        assert got == declared, (case, phases)
+        checked += 1
+    assert checked >= CASES // 2, f"only {checked} of {CASES} sprints fit at {size}"
+
+
+@async_test
+async def test_a_big_graph_scrolls_to_keep_the_cursor_in_view(
+    quiet_env: None, tmp_path: Path
+) -> None:
+    """A sprint wider and taller than the pane: moving right along dependencies scrolls the
+    pane so that the selected phase stays on screen."""
+    names = [f"p{i:02d}" for i in range(40)]
+    phases = [{"name": n, "depends_on": [names[i - 1]] if i else []} for i, n in enumerate(names)]
+    phases += [{"name": f"side-{i}", "depends_on": ["p39"]} for i in range(30)]
+    store = Store(str(tmp_path / "s"), clock=FakeClock(NOW), host=HOST, probe=fake_probe)
+    store.start(PROJECT, agent="tester", phases=phases)
+    app = make_app(store, PROJECT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        graph = app.query_one(PhaseGraph)
+        graph.selected = "p00"
+        graph.user_moved = True
+        await pilot.pause()
+        for _ in range(12):
+            await pilot.press("right")
+        await pilot.pause()
+        assert graph.selected == "p12"
+        assert graph.scroll_x > 0
+        assert graph.selected in "\n".join(_graph_lines(app))
+        graph.selected = "p39"
+        await pilot.pause()
+        await pilot.press("right")  # to the fan of 30 sinks, taller than the pane
+        for _ in range(20):
+            await pilot.press("down")
+        await pilot.pause()
+        assert graph.selected.startswith("side-")
+        assert graph.scroll_y > 0
+        assert graph.selected in "\n".join(_graph_lines(app))
