@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 MIN_WIDTH, MIN_HEIGHT = 40, 12
 WIDE_WIDTH, WIDE_HEIGHT = 120, 36  # every pane at once from here on
 MUTATIONS = ("claim", "abort", "reclaim")
+LANES_SHOWN = 60  # the Lanes pane: the next 60 batches and how many more (a table of a thousand
+# batches costs the event loop a second at each layout)
 TABS = ("overview", "locks", "lanes", "log")
 # the panes each tab shows (by id); when wide, all of WIDE_PANES
 TAB_PANES = {
@@ -110,7 +112,7 @@ class OverviewScreen(Screen[None]):
                 with Vertical(id="extra-col"):
                     yield BatchLanes(id="overview-lanes", limit=4)
                     with VerticalScroll(id="lanes-pane"):
-                        yield BatchLanes(id="lanes-view")
+                        yield BatchLanes(id="lanes-view", limit=LANES_SHOWN)
                     with VerticalScroll(id="log-pane"):
                         yield EventLog(id="events")
         yield Input(
