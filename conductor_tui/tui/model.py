@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ..core import audit
 from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
+from ..core.estimate import Timing, TookCache, batches_run, project_history, sprint_timing
 from ..core.graph import layers, plan_batches, topo_order
 from ..core.layout import SPRINT_JSON
 from ..core.models import AuditEvent, BatchView, Concurrency, PhaseView, SprintView
@@ -31,6 +32,10 @@ from ..core.store import FileId, Sprint, Store, file_identity
 # The longest a reading kept from an earlier load may go without a full read: the bridge's
 # rescan period, because the app skips a rescan that comes soon after a (now partial) load.
 FULL_EVERY_S = 15.0
+# A "path" that names no file: only time passed. load(frozenset({TICK})) reads no phase and
+# judges every kept reading again at now (see Loader.rejudge); it adds up with real paths in
+# a set of changes, and a full read still wins over it.
+TICK = "<tick>"
 # Order in which the attention list ranks what needs a person.
 URGENCY = {
     "contested": 0,
@@ -89,6 +94,13 @@ class Snapshot:
     # phases whose view differs from the previous snapshot this loader made (None: any may have,
     # e.g. the first reading or another sprint); a widget may update only those
     changed: frozenset[str] | None = None
+    done_lanes: list[Lane] = field(default_factory=list)  # the batches already run, in order
+    timing: Timing | None = None  # the critical path, its estimate, each phase's time so far
+
+    @property
+    def critical(self) -> list[str]:
+        """The longest chain of phases not yet done (the graph marks it)."""
+        return self.timing.critical if self.timing is not None else []
 
     def phase(self, name: str | None) -> PhaseView | None:
         """The view of a phase by name."""
@@ -152,6 +164,8 @@ class Loader:
         self._problems: dict[str, str] = {}  # done phases whose artifact changed
         self._full_at = float("-inf")  # time.monotonic() of the last full read
         self._audit = audit.Tail(store.audit_path, keep=events * 4)
+        self._history: tuple[str, dict[str, list[float]]] | None = None  # (sprint id, its past)
+        self._took: TookCache = {}  # done phases' durations: done is terminal, read once each
 
     def find(self) -> Sprint | None:
         """The sprint to show. What finding it reads is checked first (a listing and a few
@@ -216,7 +230,7 @@ class Loader:
         For a clock tick while the watcher reports every change: leases run out and holders die
         without a file changing, and the verdicts, ages and notes that depend on time are derived
         again from the same readings. With nothing kept yet (or past `full_every_s`) it reads
-        everything.
+        everything. The same as load(frozenset({TICK})).
         """
         return self._load(set())
 
@@ -228,6 +242,8 @@ class Loader:
         base = sprint.path + os.sep
         phases: set[str] = set()
         for raw in changed:
+            if raw == TICK:
+                continue
             path = os.path.normpath(raw)
             if path == self.store.audit_path:
                 continue  # read incrementally on every load anyway
@@ -296,6 +312,11 @@ class Loader:
             Lane(b, [p for name in b.phases if (p := view.phase(name)) is not None])
             for b in self._plan_of(sprint, graph, kinds, done)
         ]
+        done_lanes = [
+            Lane(b, [p for name in b.phases if (p := view.phase(name)) is not None])
+            for b in batches_run(sprint.record.phases, kinds.classes, done)
+        ]
+        timing = sprint_timing(sprint.record.phases, view, self._past(view), self._took)
         events = [
             e
             for e in self._audit.read()
@@ -320,7 +341,17 @@ class Loader:
             load_s=time.perf_counter() - started,
             next_expiry_in=min(expiries) if expiries else None,
             changed=changed,
+            done_lanes=done_lanes,
+            timing=timing,
         )
+
+    def _past(self, view: SprintView) -> dict[str, list[float]]:
+        """Durations of the project's earlier sprints, read once per sprint shown (only a new
+        sprint, which archives this one, adds to them)."""
+        if self._history is None or self._history[0] != view.sprint_id:
+            past = project_history(self.store, view.project, view.sprint_id)
+            self._history = (view.sprint_id, past)
+        return self._history[1]
 
     def _forget(self) -> None:
         """Drop what was kept about the sprint shown (another sprint, or none, is next)."""
@@ -329,6 +360,7 @@ class Loader:
         self._problems = {}
         self._plan = None
         self._full_at = float("-inf")
+        self._took = {}
 
     def _graph_of(self, sprint: Sprint) -> Graph:
         """The order and layers of the sprint's graph, computed once per sprint.json."""

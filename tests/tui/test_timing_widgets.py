@@ -98,7 +98,7 @@ class Widgets(App[None]):
 
     def compose(self) -> ComposeResult:
         yield SprintHeader(read_only=False, id="header")
-        yield BatchLanes(id="overview-lanes", limit=4)
+        yield BatchLanes(id="overview-lanes", limit=4, brief=True)
         yield BatchLanes(id="lanes-view")
 
     def show(self, snap: Snapshot, done: list[Lane], timing: Timing | None) -> None:

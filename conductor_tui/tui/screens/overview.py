@@ -110,7 +110,7 @@ class OverviewScreen(Screen[None]):
                     yield AttentionList(id="attention")
                     yield LocksTable(id="locks-table")
                 with Vertical(id="extra-col"):
-                    yield BatchLanes(id="overview-lanes", limit=4)
+                    yield BatchLanes(id="overview-lanes", limit=4, brief=True)
                     with VerticalScroll(id="lanes-pane"):
                         yield BatchLanes(id="lanes-view", limit=LANES_SHOWN)
                     with VerticalScroll(id="log-pane"):
@@ -186,7 +186,7 @@ class OverviewScreen(Screen[None]):
 
     def _show(self, snap: Snapshot) -> None:
         """A new reading: the header and the panes on screen now; the others when shown."""
-        self.query_one(SprintHeader).show(snap)
+        self.query_one(SprintHeader).show(snap, timing=snap.timing)
         shown = set(self._shown_panes())
         self._stale_panes = set(ALL_PANES) - shown
         self._update_panes(snap, shown)
@@ -202,9 +202,13 @@ class OverviewScreen(Screen[None]):
         if "locks-table" in panes:
             self.query_one(LocksTable).show(snap, text)
         if "overview-lanes" in panes:
-            self.query_one("#overview-lanes", BatchLanes).show(snap.lanes, all_done)
+            self.query_one("#overview-lanes", BatchLanes).show(
+                snap.lanes, all_done, snap.done_lanes, snap.timing
+            )
         if "lanes-pane" in panes:
-            self.query_one("#lanes-view", BatchLanes).show(snap.lanes, all_done)
+            self.query_one("#lanes-view", BatchLanes).show(
+                snap.lanes, all_done, snap.done_lanes, snap.timing
+            )
         if "log-pane" in panes:
             self.query_one(EventLog).show(snap.events, text)
         self._stale_panes -= panes

@@ -59,9 +59,12 @@ class BatchLanes(Static):
     BatchLanes { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, *, limit: int | None = None, id: str | None = None) -> None:
+    def __init__(
+        self, *, limit: int | None = None, brief: bool = False, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
-        self.limit = limit  # the overview shows the first lanes; the Lanes tab shows them all
+        self.limit = limit  # how many lanes to run are shown, then how many more there are
+        self.brief = brief  # the overview: the batches run as one summary line
         self._last: tuple[list[Lane], bool, list[Lane], Timing | None] | None = None
 
     def on_resize(self) -> None:
@@ -78,6 +81,10 @@ class BatchLanes(Static):
         """Render the batches run (one summary line when limited) and the first `limit` lanes
         to run, with how many more there are."""
         self._last = (lanes, all_done, list(done), timing)
+        earlier = 0
+        if not self.brief and self.limit is not None and len(done) > self.limit // 3:
+            keep = max(1, self.limit // 3)  # the latest batches run; a count of the others
+            earlier, done = len(done) - keep, done[-keep:]
         took: Mapping[str, float] = timing.took if timing is not None else {}
         shown = [pv.name for lane in [*done, *lanes] for pv in lane.phases]
         longest = max((took[name] for name in shown if name in took), default=0.0)
@@ -89,7 +96,7 @@ class BatchLanes(Static):
             self.update(Text("✓ every phase is done" if all_done else "no batches", style="green"))
             return
         width = max(20, (self.size.width or 120) - 2)
-        summary = bool(done) and self.limit is not None
+        summary = bool(done) and self.brief
         rows = self._rows(lanes, done, summary, notes=True)
         room = width - _fixed(rows)  # the phases' column
         if room < NOTES_ROOM:  # narrow: the classes' notes give way to the phases
@@ -113,6 +120,8 @@ class BatchLanes(Static):
             grid.add_row(number, kind, busy, phases, style=style)
         # below the grid, not in its class column, which they would widen
         after: list[Text] = []
+        if earlier:
+            after.insert(0, Text(f"… and {earlier} earlier batches done", style="dim"))
         if all_done and not lanes:
             after.append(Text("✓ every phase is done", style="green"))
         if more:
