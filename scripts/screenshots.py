@@ -29,7 +29,11 @@ SCENES: Sequence[tuple[str, str, tuple[int, int], str | None, tuple[str, ...]]] 
     ("details", "mid", (120, 40), "build", ("enter",)),
     ("locks", "stale", (80, 24), None, ("2",)),
     ("lanes", "mid", (80, 24), None, ("3",)),
-    ("narrow", "stale", (50, 24), None, ()),
+    ("stale", "stale", (120, 40), None, ()),
+    ("custom", "custom", (80, 24), None, ()),
+    ("custom", "custom", (120, 40), None, ()),
+    ("custom", "custom", (200, 60), None, ()),
+    ("narrow", "custom", (50, 24), None, ()),
     ("help", "mid", (80, 24), None, ("question_mark",)),
 )
 

@@ -86,6 +86,12 @@ CHECKPOINTS: dict[str, dict[str, Any]] = {
         "decisions_made": ["Refresh in middleware, not in the view", "Keep the 30 min TTL"],
         "open_questions": ["Should the refresh be logged?"],
     },
+    "api": {
+        "summary": "POST /checkout refreshes the session before charging.",
+        "key_files": ["shop/api/checkout.py"],
+        "decisions_made": ["One refresh per request"],
+        "open_questions": [],
+    },
 }
 
 
@@ -163,6 +169,8 @@ def build_store(
     """
     clock = FakeClock(T0 - 3 * HOUR)
     store = Store(root, clock=clock, host=host, probe=probe, token_hex=SeededHex())
+    if state == "custom":
+        return _custom(store, clock, project, root)
     sprint = store.start(project, agent="claude-1a2b3c4d")
     if state == "fresh":
         clock.now = T0
@@ -185,6 +193,37 @@ def build_store(
         write_malformed_done(sprint, "ship")
     elif state != "mid":
         raise ValueError(f"unknown state {state!r}")
+    clock.now = T0
+    return Built(store, sprint, clock, root)
+
+
+# A sprint that is not neatly layered: two tracks that must not be drawn as feeding each other,
+# and an edge (think -> ship) that skips every layer between.
+CUSTOM_GRAPH = [
+    {"name": "think", "depends_on": []},
+    {"name": "api", "depends_on": ["think"]},
+    {"name": "web", "depends_on": ["think"]},
+    {"name": "api-tests", "depends_on": ["api"]},
+    {"name": "web-tests", "depends_on": ["web"]},
+    {"name": "ship", "depends_on": ["api-tests", "think"]},
+]
+
+
+def _custom(store: Store, clock: FakeClock, project: str, root: str) -> Built:
+    """custom: think done; api done; api-tests held by codex (alive); web held by a dead holder
+    (stale); web-tests blocked; ship blocked."""
+    sprint = store.start(project, agent="claude-1a2b3c4d", phases=CUSTOM_GRAPH)
+    for phase, agent, took in (
+        ("think", "claude-1a2b3c4d", 20 * MINUTE),
+        ("api", "codex-7b21e0aa", 50 * MINUTE),
+    ):
+        owner = sprint.claim(phase, agent=agent, holder_pid=4242, holder_start=777)
+        clock.advance(took)
+        sprint.complete(phase, agent=agent, token=owner.token, artifact=write_artifact(root, phase))
+    clock.now = T0 - 30 * MINUTE
+    sprint.claim("web", agent="cursor-31f0b6d2", holder_pid=DEAD_PID, holder_start=555)
+    clock.now = T0 - 10 * MINUTE
+    sprint.claim("api-tests", agent="codex-7b21e0aa", holder_pid=4242, holder_start=777)
     clock.now = T0
     return Built(store, sprint, clock, root)
 

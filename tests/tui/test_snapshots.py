@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from .conftest import Built, loaded, select, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+ALL_SIZES = [*SIZES, pytest.param((200, 60), id="200x60")]
 Snap = Callable[..., bool]
 Factory = Callable[[str], Built]
 
@@ -34,13 +35,15 @@ def after_load(phase: str | None = None, *keys: str) -> Callable[[Pilot[Any]], A
     return run_before
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("state", ["fresh", "mid", "stale"])
+@pytest.mark.parametrize("size", ALL_SIZES)
+@pytest.mark.parametrize("state", ["fresh", "mid", "stale", "custom"])
 def test_overview(
     snap_compare: Snap, snap_store: Factory, state: str, size: tuple[int, int]
 ) -> None:
-    """The overview: graph, lanes, attention. fresh: one ready phase; mid: parallel lanes with
-    two live holders; stale: a dead holder's lock in the attention list, plus a malformed done."""
+    """The overview: graph, lanes, attention (and from 120x36 the locks and the log beside).
+    fresh: one ready phase; mid: parallel lanes with two live holders; stale: a dead holder's
+    lock in the attention list, plus a malformed done; custom: a graph that is not neatly
+    layered, with an edge that skips layers."""
     app = snap_store(state).app()
     assert snap_compare(app, terminal_size=size, run_before=after_load())
 
@@ -77,8 +80,8 @@ def test_help(snap_compare: Snap, snap_store: Factory) -> None:
 
 
 def test_narrow_list(snap_compare: Snap, snap_store: Factory) -> None:
-    """50 columns: the graph becomes a stacked list."""
-    app = snap_store("stale").app()
+    """50 columns: the graph becomes a stacked list that names each phase's dependencies."""
+    app = snap_store("custom").app()
     assert snap_compare(app, terminal_size=(50, 24), run_before=after_load())
 
 
