@@ -33,7 +33,7 @@ SCENES: Sequence[tuple[str, str, tuple[int, int], str | None, tuple[str, ...]]] 
     ("custom", "custom", (80, 24), None, ()),
     ("custom", "custom", (120, 40), None, ()),
     ("custom", "custom", (200, 60), None, ()),
-    ("narrow", "custom", (50, 24), None, ()),
+    ("narrow", "stale", (50, 24), None, ()),
     ("help", "mid", (80, 24), None, ("question_mark",)),
 )
 

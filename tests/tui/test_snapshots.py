@@ -80,8 +80,8 @@ def test_help(snap_compare: Snap, snap_store: Factory) -> None:
 
 
 def test_narrow_list(snap_compare: Snap, snap_store: Factory) -> None:
-    """50 columns: the graph becomes a stacked list that names each phase's dependencies."""
-    app = snap_store("custom").app()
+    """50 columns, a drawing wider than the pane: a stacked list naming each phase's needs."""
+    app = snap_store("stale").app()
     assert snap_compare(app, terminal_size=(50, 24), run_before=after_load())
 
 

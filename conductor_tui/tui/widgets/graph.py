@@ -298,19 +298,17 @@ class PhaseGraph(ScrollView, can_focus=True):
         name_style = state_style + Style(bold=True)
         if name in self._critical:
             name_style += Style(underline=True)
-        shown = f"{name:<{self._name_width}}" if self.list_mode else name
-        segments = [Segment(f"{glyph} ", state_style), Segment(shown, name_style)]
+        segments = [Segment(f"{glyph} ", state_style), Segment(name, name_style)]
+        if self.list_mode and len(name) < self._name_width:  # columns line up in a list
+            segments.append(Segment(" " * (self._name_width - len(name))))
         if self.list_mode:  # columns line up in a list
             segments.append(Segment(f" {status:<{WORD}}", state_style))
         elif self.mode in ("compact", "full"):
             segments.append(Segment(f" {status}", state_style))
-        if self.mode == "full" or self.list_mode:
+        if self.mode == "full" and not self.list_mode:
             agent = middle(safe(pv.agent, 64), AGENT) if pv is not None and pv.agent else ""
-            when = self._age(name)
-            if self.list_mode:
-                segments.append(Segment(f" {agent:<{AGENT}} {when:>4}", Style(dim=True)))
-            elif agent:
-                segments.append(Segment(f" {agent} {when}".rstrip(), Style(dim=True)))
+            if agent:
+                segments.append(Segment(f" {agent} {self._age(name)}".rstrip(), Style(dim=True)))
         extra = Style(reverse=True) if name == self.selected else None
         if not self._matches(name):
             extra = (extra or Style()) + Style(dim=True)
@@ -344,8 +342,13 @@ class PhaseGraph(ScrollView, can_focus=True):
             return Strip([])
         name, deps = self._graph[row]
         segments = self._label(name, 0)
+        # what a phase needs first (a narrow pane must not lose it), then who holds it
         if deps:
-            segments.append(Segment(f"  ← needs {', '.join(deps)}", Style(dim=True)))
+            segments.append(Segment(f" ← needs {', '.join(deps)}", Style(dim=True)))
+        pv = self.snapshot.phase(name) if self.snapshot else None
+        if pv is not None and pv.agent:
+            who = f" · {middle(safe(pv.agent, 64), AGENT)} {self._age(name)}".rstrip()
+            segments.append(Segment(who, Style(dim=True)))
         return Strip(segments)
 
 
