@@ -240,12 +240,12 @@ def _staged(s: Scan) -> Iterator[Finding]:
                     repair=partial(fs.unlink, path),
                 )
         elif TMP_MARK in entry and s.older(path):
-            yield Finding(
-                s.name,
-                f"a temporary file {entry}",
-                "remove it",
-                repair=partial(fs.unlink, path),
-            )
+            yield _temporary(s.name, entry, path)
+
+
+def _temporary(phase: str, shown: str, path: str) -> Finding:
+    """A temporary file a failed or interrupted write left behind: remove it."""
+    return Finding(phase, f"a temporary file {shown}", "remove it", repair=partial(fs.unlink, path))
 
 
 def _debris(s: Scan) -> Iterator[Finding]:
@@ -253,34 +253,18 @@ def _debris(s: Scan) -> Iterator[Finding]:
     for entry in _list(s.paths.history):
         path = s.paths.ended(entry)
         if entry.startswith(GC_STAGE) and s.older(path):
-            yield Finding(
-                s.name,
-                f"a temporary file history/{entry}",
-                "remove it",
-                repair=partial(fs.unlink, path),
-            )
+            yield _temporary(s.name, f"history/{entry}", path)
             continue
         for inner in _list(path) if os.path.isdir(path) else []:
             if TMP_MARK in inner and s.older(os.path.join(path, inner)):
-                p = os.path.join(path, inner)
-                yield Finding(
-                    s.name,
-                    f"a temporary file history/{entry}/{inner}",
-                    "remove it",
-                    repair=partial(fs.unlink, p),
-                )
+                yield _temporary(s.name, f"history/{entry}/{inner}", os.path.join(path, inner))
     token = s.reading.lock.token
     if token:
         tokdir = s.paths.token_dir(token)
         for inner in _list(tokdir):
             p = os.path.join(tokdir, inner)
             if inner.startswith(WRITE_STAGE) and s.older(p):
-                yield Finding(
-                    s.name,
-                    f"a temporary file lock/{token}/{inner}",
-                    "remove it",
-                    repair=partial(fs.unlink, p),
-                )
+                yield _temporary(s.name, f"lock/{token}/{inner}", p)
 
 
 def _artifact_link(s: Scan) -> Iterator[Finding]:
@@ -322,12 +306,7 @@ def _sprint_debris(sprint: Sprint, now: float, grace_s: float) -> Iterator[Findi
     for entry in _list(sprint.path):
         path = os.path.join(sprint.path, entry)
         if TMP_MARK in entry and older(path):
-            yield Finding(
-                "",
-                f"a temporary file {entry}",
-                "remove it",
-                repair=partial(fs.unlink, path),
-            )
+            yield _temporary("", entry, path)
     conductor = os.path.dirname(sprint.path)
     for entry in _list(conductor):
         path = os.path.join(conductor, entry)
