@@ -27,6 +27,21 @@ MAX_CELLS = 16  # the longest bar
 NOTES_ROOM = 40  # below this many cells for the phases, the classes' notes give way
 
 
+PHASES_SHOWN = 24  # per lane: a lane of 200 side-by-side phases is a count, not 200 items
+# which phases of a crowded lane are named first: what needs a person, then who is working
+_FIRST = {"stale": 0, "contested": 0, "malformed": 1, "suspect": 1, "held": 2}
+
+
+def _first(phases: Sequence[PhaseView], most: int) -> Sequence[PhaseView]:
+    """A lane's phases to name: all of them, or the `most` that matter most, in lane order."""
+    if len(phases) <= most:
+        return phases
+    keep = set(
+        sorted(range(len(phases)), key=lambda i: (_FIRST.get(phases[i].status, 3), i))[:most]
+    )
+    return [pv for i, pv in enumerate(phases) if i in keep]
+
+
 def bar(seconds: float, longest: float, cells: int) -> str:
     """A bar of up to `cells` cells for seconds out of longest; a sliver for any time at all."""
     if longest <= 0 or seconds <= 0 or cells <= 0:
@@ -113,10 +128,11 @@ class BatchLanes(Static):
             if row_lane is None:
                 phases = _summary(done, took, longest, cells, room)
             else:
-                phases = flow(
-                    [_phase(pv, _holder(pv), took, longest, cells, room) for pv in row_lane.phases],
-                    room,
-                )
+                shown_pvs = _first(row_lane.phases, PHASES_SHOWN)
+                items = [_phase(pv, _holder(pv), took, longest, cells, room) for pv in shown_pvs]
+                if len(row_lane.phases) > len(shown_pvs):
+                    items.append(Text(f"+{len(row_lane.phases) - len(shown_pvs)} more", "dim"))
+                phases = flow(items, room)
             grid.add_row(number, kind, busy, phases, style=style)
         # below the grid, not in its class column, which they would widen
         after: list[Text] = []
