@@ -117,13 +117,19 @@ def timing_forms(timing: Timing) -> list[Text]:
     return forms
 
 
+MOST_NAMES = 16  # the most names of the critical path a header line can show
+
+
 def critical_forms(names: Sequence[str]) -> Iterator[Text]:
     """`critical: a → b → c`, then shorter forms: middle names elided, then the first alone."""
     shown = [safe(name, 64) for name in names]
     if not shown:
         return
-    yield _critical(shown)
-    for head in range(len(shown) - 2, 0, -1):  # keep the first `head` names and the last
+    if len(shown) <= MOST_NAMES:
+        yield _critical(shown)
+    # keep the first `head` names and the last; a one-line header never holds more than a few
+    # dozen names, so a path of a thousand phases is not turned into a thousand forms
+    for head in range(min(len(shown) - 2, MOST_NAMES), 0, -1):
         yield _critical([*shown[:head], "…", shown[-1]])
     if len(shown) > 1:
         yield _critical([shown[0], "…"])
