@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ...text import GLYPH, age, safe
 from ..model import Snapshot
@@ -15,6 +16,10 @@ COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PI
 
 class LocksTable(DataTable[Text]):
     """One row per locked phase, updated in place by row key (the cursor never jumps)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: dict[str, list[Text]] = {}  # each row's cells as last shown
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -53,9 +58,17 @@ class LocksTable(DataTable[Text]):
             existing = {str(k.value) for k in self.rows}
             for key in existing - rows.keys():
                 self.remove_row(key)
+                self._shown.pop(key, None)
             for key, cells in rows.items():
-                if key in existing:
-                    for col, cell in zip(COLUMNS, cells, strict=True):
-                        self.update_cell(key, col, cell, update_width=True)
-                else:
+                if key not in existing:
                     self.add_row(*cells, key=key)
+                    self._shown[key] = cells
+                    continue
+                before = self._shown.get(key, [])
+                for i, (col, cell) in enumerate(zip(COLUMNS, cells, strict=True)):
+                    if i < len(before) and before[i] == cell:
+                        continue  # unchanged: no update, no re-measure of the column
+                    # a column is re-measured (every row of it) only when a cell outgrows it
+                    wider = cell.cell_len > self.columns[ColumnKey(col)].content_width
+                    self.update_cell(key, col, cell, update_width=wider)
+                self._shown[key] = cells
