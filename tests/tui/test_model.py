@@ -22,7 +22,7 @@ from conductor_tui.core.layout import SENTINEL
 from conductor_tui.core.limits import SENTINEL_GRACE_S
 from conductor_tui.core.models import AuditEvent
 from conductor_tui.core.store import Store
-from conductor_tui.tui.model import Loader, Snapshot
+from conductor_tui.tui.model import TICK, Loader, Snapshot
 from conductor_tui.watch import ChangeBridge
 from tests.conftest import T0, FakeClock
 
@@ -290,6 +290,26 @@ def test_a_tick_rejudges_the_kept_readings_without_reading_a_phase(world: World)
     assert status(snap, "p1") == "suspect"
     assert snap.changed == frozenset({"p1"})
     assert_same(snap, w.full())
+
+
+def test_a_tick_among_the_paths_rejudges_and_reads_only_the_real_paths(world: World) -> None:
+    """How the app's tick asks for a re-judgement through its set of changed paths: TICK names
+    no file, adds up with the watcher's paths, and a full read still wins over it."""
+    w = world
+    w.sprint.claim("p1", agent=AGENT, ttl=60, holder_pid=os.getpid())
+    w.loader.load()
+    w.clock.advance(120)
+    snap = w.loader.load(frozenset({TICK}))
+    assert w.loader.phase_reads == len(w.sprint.defs)
+    assert status(snap, "p1") == "suspect"
+    assert_same(snap, w.full())
+    w.claim("p2")
+    snap = w.loader.load(frozenset({TICK, w.path("p2", "lock")}))
+    assert w.loader.phase_reads == len(w.sprint.defs) + 1
+    assert_same(snap, w.full())
+    plant_malformed_done(w.path("p4", "done"))
+    snap = w.loader.load(frozenset({TICK, w.store.root}))  # something else: a full read
+    assert status(snap, "p4") == "malformed"
 
 
 def test_what_ages_in_a_kept_reading_is_judged_at_the_new_now(world: World) -> None:
