@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import time
 import sys
+import time
 from typing import Any
 
 from conductor_tui.core.liveness import proc_info
