@@ -217,3 +217,27 @@ def test_a_symlinked_phase_directory_is_never_written_through(
     assert result.rc == 2 and "symlink" in result.err, result
     assert sorted(os.listdir(elsewhere)) == before
     assert status(started)["phases"]["think"]["status"] == "malformed"
+
+
+def test_doctor_reports_a_completion_it_cannot_publish_and_goes_on(started: Env, cli) -> None:
+    """A committed completion beside another claim's done record (only a broken tool makes
+    one): doctor --fix says it refused, goes on with the other phases, and exits 1."""
+    token = cli("claim", "think", "--pid", str(os.getpid()), "--json").json["token"]
+    crashed = conductor(
+        started, "complete", "think", "--token", token, CONDUCTOR_CRASH_AT="complete.committed"
+    )
+    assert crashed.rc == 86, crashed
+    pdir = started.phase("think")
+    other = {
+        "agent": "someone-else",
+        "completed_at": "2026-11-21T10:00:00Z",
+        "artifact": "",
+        "token": "9-00000000000000aa",
+    }
+    Path(pdir, "done").write_text(json.dumps(other))
+    os.mkdir(os.path.join(started.phase("plan"), "lock"))  # an empty lock elsewhere: fixable
+    fixed = conductor(started, "doctor", "--fix")
+    assert fixed.rc == 1 and "Traceback" not in fixed.err + fixed.out, fixed
+    assert "refused" in fixed.out and "another claim's done record" in fixed.out, fixed
+    assert not os.path.lexists(os.path.join(started.phase("plan"), "lock"))
+    assert json.loads(Path(pdir, "done").read_text())["token"] == other["token"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import fs
 from .ending import finish_release, publish_done
+from .errors import ConductorError
 from .jsonio import dumps
 from .layout import (
     GC_STAGE,
@@ -331,6 +332,8 @@ def run(sprint: Sprint, *, fix: bool, grace_s: float) -> list[Finding]:
                 finding.repair()
             except OSError as exc:
                 finding.action += f" (failed: {exc.strerror or exc})"
+            except ConductorError as exc:  # e.g. a committed completion beside another's done
+                finding.action += f" (refused: {exc.message})"
             else:
                 finding.fixed = True
 
