@@ -24,8 +24,7 @@ from typing import Any
 import pytest
 
 from conductor_tui.core import handoff
-from conductor_tui.core.store import Sprint, Store
-from tests.conftest import IDENTITY_VARS, CliResult, cli_sandbox
+from tests.conftest import IDENTITY_VARS, CliResult, Env, cli_sandbox
 
 GOOD = {
     "summary": "Compared cookie and token sessions; token sessions won.",
@@ -41,20 +40,11 @@ Out = CliResult
 
 
 @dataclass
-class Hand:
+class Hand(Env):
     """A project, its store and helpers to look at them from outside the command line."""
 
-    tmp: Path
-    store: str
-    project: str
-
-    def sprint(self) -> Sprint:
-        found = Store(self.store).find_active(self.project)
-        assert found is not None
-        return found
-
     def pdir(self, phase: str) -> str:
-        return os.path.join(self.sprint().path, phase)
+        return self.phase(phase)
 
     def done(self, phase: str) -> dict[str, Any] | None:
         path = os.path.join(self.pdir(phase), "done")
