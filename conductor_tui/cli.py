@@ -786,6 +786,61 @@ def cmd_run(ctx: Context) -> int:
     return run_phase(ctx)
 
 
+def cmd_sandbox(ctx: Context) -> int:
+    """Run a command that cannot write the project (Landlock): this process restricts itself,
+    then becomes the command, so its exit status and signals are the command's own."""
+    from . import sandbox
+    from .core.errors import BadInput
+
+    cmd = list(ctx.args.cmd)
+    if not cmd:
+        raise BadInput(
+            "sandbox needs a command: conductor sandbox [--allow PATH]... -- CMD [ARGS...]"
+        )
+    project = _sandbox_project(ctx)
+    plan = sandbox.plan(project, store=ctx.store.root, allow=ctx.args.allow or ())
+    try:
+        ruleset = sandbox.build(plan)
+        try:
+            ruleset.enter()
+        except OSError as exc:
+            raise sandbox.Unavailable(f"the sandbox could not be entered: {exc.strerror}") from None
+        finally:
+            ruleset.close()
+    except sandbox.Unavailable as exc:
+        if not ctx.args.allow_unsandboxed:
+            raise sandbox.Unavailable(
+                f"{exc.message}; {sandbox.advice('--allow-unsandboxed')}"
+            ) from None
+        print(
+            f"warning: {exc.message}; running {safe(cmd[0], 200)} WITHOUT the sandbox "
+            f"(--allow-unsandboxed): it can write {safe(plan.project)}",
+            file=sys.stderr,
+        )
+    sandbox.execute(cmd, INHERITED_ENV)
+
+
+def _sandbox_project(ctx: Context) -> str:
+    """What `sandbox` protects: --project, else the sprint's project (--sprint or the active
+    one), else the git work tree around the current directory, else the directory itself."""
+    from .core.errors import ConductorError
+    from .core.paths import git_top
+
+    here: str = ctx.project
+    if getattr(ctx.args, "project", None):
+        return here
+    if getattr(ctx.args, "sprint", None):
+        return ctx.sprint().record.project
+    if os.path.isdir(ctx.store.root):
+        try:
+            sprint = ctx.store.find_active(here)
+        except ConductorError:
+            sprint = None  # a broken store must not make the sandbox smaller: fall back
+        if sprint is not None:
+            return sprint.record.project
+    return git_top(here) or here
+
+
 COMMANDS: dict[str, Callable[[Context], int]] = {
     "start": cmd_start,
     "claim": cmd_claim,
@@ -808,6 +863,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "context": cmd_context,
     "resume": cmd_resume,
     "guard": cmd_guard,
+    "sandbox": cmd_sandbox,
 }
 
 
@@ -928,7 +984,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "run",
         "claim PHASE, run CMD with the lease kept alive, complete on exit 0",
-        usage="conductor run PHASE [--artifact F] [--ttl S] [--every S] -- CMD [ARGS...]",
+        usage="conductor run PHASE [--artifact F] [--ttl S] [--every S] [--no-sandbox] "
+        "-- CMD [ARGS...]",
     )
     p.add_argument("phase")
     p.add_argument("--artifact", help="artifact to complete with when CMD succeeds")
@@ -939,6 +996,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept an artifact without a context_checkpoint",
     )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run a read phase's command without the kernel sandbox it gets by default "
+        "(docs/SANDBOX.md); written to the audit log",
+    )
+    _sandbox_options(p)
     p = add("artifact", "write a template artifact to fill in: artifact new PHASE")
     p.add_argument("action", choices=["new"])
     p.add_argument("phase")
@@ -947,7 +1011,28 @@ def build_parser() -> argparse.ArgumentParser:
     add("context", "the sprint on one page: checkpoints, in progress, next")
     add("resume", "what you were doing: the phase you hold, or the next to claim")
     add("guard", "pre-tool hook: block writes while you hold only read phases (docs/GUARD.md)")
+    p = add(
+        "sandbox",
+        "run CMD unable to write the project (Linux Landlock; docs/SANDBOX.md)",
+        usage="conductor sandbox [--project DIR] [--allow PATH]... [--allow-unsandboxed] "
+        "-- CMD [ARGS...]",
+    )
+    _sandbox_options(p)
     return parser
+
+
+def _sandbox_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow",
+        action="append",
+        metavar="PATH",
+        help="also let the command write beneath PATH (never the project or above it)",
+    )
+    p.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="where the kernel has no Landlock, warn and run the command without the sandbox",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -967,8 +1052,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, cmd = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
     args.cmd = cmd
-    if cmd and args.command != "run":
-        parser.error("'--' followed by a command is only for `conductor run`")
+    if cmd and args.command not in ("run", "sandbox"):
+        parser.error(
+            "'--' followed by a command is only for `conductor run` and `conductor sandbox`"
+        )
     if not args.command:
         args.command = "status"
     as_json = bool(getattr(args, "json", False))

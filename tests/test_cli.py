@@ -722,7 +722,11 @@ def test_run_failing_command_aborts_and_returns_its_code(started: Env) -> None:
     result = conductor(started, "run", "think", "--", "sh", "-c", "exit 3")
     assert result.rc == 3, result
     assert result.out.splitlines()[0].startswith("OK: claimed 'think'")
-    assert result.out.splitlines()[-1] == "OK: aborted 'think': command exited 3"
+    # think is a read phase: its command ran under the kernel sandbox, and the message says so
+    assert result.out.splitlines()[-1] == (
+        "OK: aborted 'think': command exited 3; it ran read-only under the sandbox, which "
+        f"refuses every write into {started.project} (docs/SANDBOX.md)"
+    )
     think = started.phase("think")
     assert not os.path.exists(os.path.join(think, "done"))
     assert not os.path.lexists(os.path.join(think, "lock"))

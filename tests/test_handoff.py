@@ -793,7 +793,9 @@ def test_run_allow_no_checkpoint_completes(sprint_on: Hand) -> None:
 
 
 def test_run_checks_the_artifact_its_command_wrote(sprint_on: Hand) -> None:
-    path = os.path.join(sprint_on.project, "made.json")
+    # in the store, where `artifact new` puts it: think is a read phase, whose command runs
+    # under the kernel sandbox and cannot write the project (tests/test_sandbox.py)
+    path = os.path.join(sprint_on.store, "made.json")
     body = json.dumps({"context_checkpoint": GOOD})
     script = f"printf '%s' {shlex.quote(body)} > {shlex.quote(path)}"
     result = conductor(sprint_on, "run", "think", "--artifact", path, "--", "sh", "-c", script)

@@ -25,6 +25,7 @@ EVENTS = {
     "superseded": "sprint_superseded",
     "archive": "sprint_archive",
     "doctor": "sprint_doctor",
+    "unsandboxed": "sprint_unsandboxed",  # a read phase's command ran without the kernel sandbox
 }
 
 

@@ -70,7 +70,7 @@ def logical_cwd(env: Mapping[str, str] | None = None) -> str:
     return physical
 
 
-def _git_top(start: str) -> str | None:
+def git_top(start: str) -> str | None:
     """Nearest ancestor of start holding .git (a directory or a worktree file)."""
     path = start
     while True:
@@ -89,7 +89,7 @@ def find_store(explicit: str | None, project: str, env: Mapping[str, str] | None
         return os.path.abspath(explicit)
     if env.get("NANOSTACK_STORE"):
         return os.path.abspath(env["NANOSTACK_STORE"])
-    top = _git_top(project)
+    top = git_top(project)
     if top is not None:
         return os.path.join(top, ".nanostack")
     home = env.get("HOME") or os.path.expanduser("~")
