@@ -798,7 +798,11 @@ def cmd_sandbox(ctx: Context) -> int:
             "sandbox needs a command: conductor sandbox [--allow PATH]... -- CMD [ARGS...]"
         )
     project = _sandbox_project(ctx)
-    plan = sandbox.plan(project, store=ctx.store.root, allow=ctx.args.allow or ())
+    from .core.paths import find_store
+
+    # found without opening the store: with --project, `sandbox` never imports the models
+    store = find_store(getattr(ctx.args, "store", None), ctx.project)
+    plan = sandbox.plan(project, store=store, allow=ctx.args.allow or ())
     try:
         ruleset = sandbox.build(plan)
         try:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -184,7 +183,7 @@ def abi_version(env: Mapping[str, str] | None = None) -> int:
         raise Unavailable(f"Landlock is switched off by {TEST_SWITCH}=off (a switch for tests)")
     if not sys.platform.startswith("linux"):
         raise Unavailable(f"Landlock is a Linux feature and this is {sys.platform}")
-    if platform.machine().lower().startswith("alpha"):
+    if os.uname().machine.lower().startswith("alpha"):
         raise Unavailable("Landlock's system call numbers on alpha are not known to conductor")
     try:
         return _syscall(
