@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from subprocess import Popen
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,15 +16,13 @@ if TYPE_CHECKING:
     from .sandbox import Ruleset
 
 
+@dataclass(frozen=True)
 class Confinement:
     """How a run's command is confined: the Landlock ruleset of a read phase, or why not."""
 
-    def __init__(
-        self, ruleset: Ruleset | None = None, *, read: bool = False, why: str = ""
-    ) -> None:
-        self.ruleset = ruleset
-        self.read = read  # the phase is a read phase
-        self.why = why  # why a read phase runs without the sandbox ("" when it has it)
+    ruleset: Ruleset | None = None
+    read: bool = False  # the phase is a read phase
+    why: str = ""  # why a read phase runs without the sandbox ("" when it has it)
 
     @property
     def sandboxed(self) -> bool:
@@ -158,7 +156,9 @@ def run_phase(ctx: Context) -> int:
     return code
 
 
-def _start(cmd: list[str], confined: Confinement, abort: Callable[[], object]) -> Popen[bytes]:
+def _start(
+    cmd: list[str], confined: Confinement, abort: Callable[[], object]
+) -> subprocess.Popen[bytes]:
     """Start the command, entering the sandbox between fork and exec; on failure release the
     claim and say why."""
     from . import cli

@@ -237,6 +237,10 @@ ATTACKS = [
         "symlink-from-tmp", 'ln -s "$PROJECT/src/app.py" "$TMPDIR/l" && echo pwned > "$TMPDIR/l"'
     ),
     Attack("hard-link-to-tmp", 'ln src/app.py "$TMPDIR/hl"; echo pwned > "$TMPDIR/hl"'),
+    # the store inside the project is writable: a name made there must not reach the tree
+    Attack("hard-link-into-store", "ln src/app.py .nanostack/hl; echo pwned > .nanostack/hl"),
+    Attack("symlink-in-store", "ln -s ../src/app.py .nanostack/l; echo pwned > .nanostack/l"),
+    Attack("rename-into-store", "mv src/app.py .nanostack/moved"),
     Attack(
         "rename-out-to-tmp",
         f"{sys.executable} -c \"import os; os.rename('src/app.py', os.environ['TMPDIR'] + '/m')\"",
