@@ -6,7 +6,8 @@ installed (every `conductor` is started with that same interpreter):
     python bench/bench_sandbox.py              # 50 runs of each
     python bench/bench_sandbox.py --runs 200
 
-Measured, as whole processes (median, p90 and min over --runs, in milliseconds):
+Measured, as whole processes, in turn so that the machine's load falls on each alike (median,
+p90 and min over --runs, in milliseconds):
 
 - `true` started directly: the floor;
 - `conductor --version`: the interpreter and the command line's imports;
@@ -46,18 +47,14 @@ def quantiles(times: Sequence[float]) -> tuple[float, float, float]:
     return statistics.median(ordered) * 1e3, p90 * 1e3, ordered[0] * 1e3
 
 
-def timed(
-    argv: Sequence[str], env: dict[str, str], cwd: str, runs: int, ok: int = 0
-) -> list[float]:
-    """Wall times of `runs` runs of argv; exits when one returns other than `ok`."""
-    times: list[float] = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != ok:
-            sys.exit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()}")
-    return times
+def once(argv: Sequence[str], env: dict[str, str], cwd: str, ok: int = 0) -> float:
+    """The wall time of one run of argv; exits when it returns other than `ok`."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if proc.returncode != ok:
+        sys.exit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()}")
+    return took
 
 
 def in_process(project: str, store: str, env: dict[str, str], runs: int) -> tuple[list[float], int]:
@@ -105,25 +102,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandboxed = [*CONDUCTOR, "sandbox", "--", "true"]
         named = [*CONDUCTOR, "sandbox", "--project", ".", "--"]
         run = [*CONDUCTOR, "run", "think"]
-        cases: list[tuple[str, Callable[[], list[float]]]] = [
-            ("true", lambda: timed(["true"], env, project, runs)),
-            ("conductor --version", lambda: timed([*CONDUCTOR, "--version"], env, project, runs)),
-            (
-                "sandbox, Landlock off",
-                lambda: timed(
-                    [*named[:-1], "--allow-unsandboxed", "--", "true"], off, project, runs
-                ),
+        cases: dict[str, Callable[[], float]] = {
+            "true": lambda: once(["true"], env, project),
+            "conductor --version": lambda: once([*CONDUCTOR, "--version"], env, project),
+            "sandbox, Landlock off": lambda: once(
+                [*named[:-1], "--allow-unsandboxed", "--", "true"], off, project
             ),
-            ("sandbox --project . -- true", lambda: timed([*named, "true"], env, project, runs)),
-            ("sandbox -- true (sprint)", lambda: timed(sandboxed, env, project, runs)),
-            (
-                "run think --no-sandbox",
-                lambda: timed([*run, "--no-sandbox", "--", "false"], env, project, runs, 1),
+            "sandbox --project . -- true": lambda: once([*named, "true"], env, project),
+            "sandbox -- true (sprint)": lambda: once(sandboxed, env, project),
+            "run think --no-sandbox": lambda: once(
+                [*run, "--no-sandbox", "--", "false"], env, project, 1
             ),
-            ("run think (sandboxed)", lambda: timed([*run, "--", "false"], env, project, runs, 1)),
-        ]
-        timed(sandboxed, env, project, 3)  # warm the bytecode cache and the page cache
-        results = {name: quantiles(measure()) for name, measure in cases}
+            "run think (sandboxed)": lambda: once([*run, "--", "false"], env, project, 1),
+        }
+        for _ in range(3):  # warm the bytecode cache and the page cache
+            once(sandboxed, env, project)
+        # round robin: a change in the machine's load falls on every case alike
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(runs):
+            for name, measure in cases.items():
+                times[name].append(measure())
+        results = {name: quantiles(series) for name, series in times.items()}
         build, rules = in_process(project, store, env, runs)
 
     print(f"conductor sandbox start-up, {runs} runs each (python {sys.version.split()[0]})")
