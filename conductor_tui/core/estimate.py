@@ -247,15 +247,35 @@ def estimate(
     return Estimate(seconds=seconds, samples=samples, unknown=tuple(unknown))
 
 
+class CriticalMemo:
+    """The last critical path worked out, for the same phase list and the same done set: a
+    claim or an abort changes neither, so a reader re-reading a big sprint on every change
+    need not walk its graph again."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Sequence[PhaseDef], frozenset[str]] | None = None
+        self._path: list[str] = []
+
+    def path(self, phases: Sequence[PhaseDef], done: frozenset[str]) -> list[str]:
+        """critical_path(phases, done), from memory when nothing it depends on changed."""
+        key = self._key
+        if key is None or key[0] is not phases or key[1] != done:
+            self._path = critical_path(phases, set(done))
+            self._key = (phases, done)
+        return list(self._path)
+
+
 def sprint_timing(
     phases: Sequence[PhaseDef],
     view: SprintView,
     history: Mapping[str, Sequence[float]],
     cache: TookCache | None = None,
+    memo: CriticalMemo | None = None,
 ) -> Timing:
-    """The critical path of the phases not done, its estimate, and each phase's time so far."""
-    done = {pv.name for pv in view.phases if pv.status == "done"}
-    critical = critical_path(phases, done)
+    """The critical path of the phases not done, its estimate, and each phase's time so far.
+    memo: where a reader keeps the last critical path (the phase list must not be mutated)."""
+    done = frozenset(pv.name for pv in view.phases if pv.status == "done")
+    critical = memo.path(phases, done) if memo is not None else critical_path(phases, set(done))
     return Timing(
         critical=critical,
         estimate=estimate(critical, view.phases, history, view.now),

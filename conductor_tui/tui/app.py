@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 
 from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
@@ -20,7 +21,8 @@ from ..core.liveness import holder_process
 from ..core.paths import clean_name
 from ..core.store import Sprint
 from ..text import safe
-from .model import Loader, Snapshot
+from .model import TICK, Loader, Snapshot
+from .pacing import CpuBudget
 from .screens.details import DetailsScreen, PhaseDetails
 from .screens.help import HelpScreen
 from .screens.overview import MUTATIONS, OverviewScreen
@@ -97,6 +99,8 @@ class ConductorApp(App[None]):
         self._loading = False
         self._dirty = False
         self._pending: frozenset[str] | None = None  # what the pending reload reads; None: all
+        self._paced: Timer | None = None  # a reload waiting for CPU credit
+        self.budget = CpuBudget()
         self._mouse = True
         self.reloads = 0
         self.initial = initial
@@ -132,7 +136,7 @@ class ConductorApp(App[None]):
         if self.initial is not None:
             self.apply(self.initial)  # main() has just read the store: show that at once
         else:
-            self.request_reload()
+            self.request_reload(now=True)
         if self.watch_enabled:
             self._start_bridge()
         if self.tick_s:
@@ -161,18 +165,32 @@ class ConductorApp(App[None]):
 
     # ---------------------------------------------------------------- loading
 
-    def request_reload(self, paths: frozenset[str] | None = None) -> None:
+    def request_reload(self, paths: frozenset[str] | None = None, *, now: bool = False) -> None:
         """Re-read the store soon; bursts of requests collapse into one read in flight, and the
         paths they bring add up. paths: what the watcher saw change (the loader re-reads only
-        those phases); None or a rescan's empty set reads everything."""
+        those phases); None or a rescan's empty set reads everything. The read starts at once
+        while the CPU budget has credit (tui/pacing.py), else when it has again; now: at once
+        regardless (the user's own action, start-up)."""
         pending = self._pending if self._dirty else frozenset()
         self._pending = None if not paths or pending is None else pending | paths
-        if self._loading:
-            self._dirty = True
+        self._dirty = True
+        if self._loading or (self._paced is not None and not now):
+            return  # the read in flight, or the one already scheduled, takes these too
+        delay = 0.0 if now else self.budget.wait()
+        if delay > 0:
+            self._paced = self.set_timer(delay, self._paced_reload, name="paced reload")
             return
+        if self._paced is not None:
+            self._paced.stop()
+            self._paced = None
         self._loading = True
         self._dirty = False
         self._load(self._pending)
+
+    def _paced_reload(self) -> None:
+        self._paced = None
+        if self._dirty and not self._loading:
+            self.request_reload(self._pending, now=True)
 
     @work(thread=True, exit_on_error=False, group="load")
     def _load(self, paths: frozenset[str] | None) -> None:
@@ -196,7 +214,7 @@ class ConductorApp(App[None]):
             timeout=6 if message.ok else 10,
             markup=False,
         )
-        self.request_reload()
+        self.request_reload(now=True)  # the user's own action shows at once
 
     def on_store_changed(self, message: StoreChanged) -> None:
         if not message.paths and time.monotonic() - self.snapshot_at < self._idle_period():
@@ -215,8 +233,11 @@ class ConductorApp(App[None]):
                 self.request_reload()  # waiting for a sprint to appear
             return
         elapsed = time.monotonic() - self.snapshot_at
+        # only time passed: with the watcher reporting every change, judging the readings kept
+        # again is enough (the loader still reads everything when its last full read is old)
+        tick = frozenset({TICK}) if self.bridge is not None else None
         if snap.next_expiry_in is not None and elapsed >= snap.next_expiry_in:
-            self.request_reload()
+            self.request_reload(tick)
             return
         seen: dict[int, bool] = {}
         for pv in snap.view.phases:
@@ -232,11 +253,11 @@ class ConductorApp(App[None]):
                 info = self.loader.store.probe(lock.holder_pid)
                 seen[lock.holder_pid] = info is not None and info.state != "Z"
             if seen[lock.holder_pid] != lock.holder_alive:
-                self.request_reload()
+                self.request_reload(tick)
                 return
         # ages on screen drift: refresh them now and then, less often for big sprints
         if elapsed >= self._idle_period():
-            self.request_reload()
+            self.request_reload(tick)
 
     def apply(self, snap: Snapshot) -> None:
         """Make a new snapshot the current one: the screens watching it update themselves."""
@@ -252,6 +273,8 @@ class ConductorApp(App[None]):
             self.screen.reload()
         if self.keep_applied:
             self.applied.append((time.monotonic(), snap))
+        if self.reloads == 1:
+            self.budget.reset()  # start-up is paid for; credit for the changes to come
         self.reload_cost = snap.load_s + (time.perf_counter() - started)
 
     # ---------------------------------------------------------------- actions

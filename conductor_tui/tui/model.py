@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from ..core import audit
 from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
-from ..core.estimate import Timing, TookCache, batches_run, project_history, sprint_timing
+from ..core.estimate import (
+    CriticalMemo,
+    Timing,
+    TookCache,
+    batches_run,
+    project_history,
+    sprint_timing,
+)
 from ..core.graph import layers, plan_batches, topo_order
 from ..core.layout import SPRINT_JSON
 from ..core.models import AuditEvent, BatchView, Concurrency, PhaseView, SprintView
@@ -166,6 +173,7 @@ class Loader:
         self._audit = audit.Tail(store.audit_path, keep=events * 4)
         self._history: tuple[str, dict[str, list[float]]] | None = None  # (sprint id, its past)
         self._took: TookCache = {}  # done phases' durations: done is terminal, read once each
+        self._critical = CriticalMemo()  # the critical path, while no phase turns done
 
     def find(self) -> Sprint | None:
         """The sprint to show. What finding it reads is checked first (a listing and a few
@@ -316,7 +324,9 @@ class Loader:
             Lane(b, [p for name in b.phases if (p := view.phase(name)) is not None])
             for b in batches_run(sprint.record.phases, kinds.classes, done)
         ]
-        timing = sprint_timing(sprint.record.phases, view, self._past(view), self._took)
+        timing = sprint_timing(
+            sprint.record.phases, view, self._past(view), self._took, self._critical
+        )
         events = [
             e
             for e in self._audit.read()
@@ -361,6 +371,7 @@ class Loader:
         self._plan = None
         self._full_at = float("-inf")
         self._took = {}
+        self._critical = CriticalMemo()
 
     def _graph_of(self, sprint: Sprint) -> Graph:
         """The order and layers of the sprint's graph, computed once per sprint.json."""

@@ -17,7 +17,6 @@ import pytest
 from rich.console import Console
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
-from textual.widgets._footer import FooterKey
 
 from conductor_tui.core import audit
 from conductor_tui.core.models import AuditEvent
@@ -27,6 +26,7 @@ from conductor_tui.tui.screens.confirm import ConfirmScreen
 from conductor_tui.tui.screens.details import DetailsScreen
 from conductor_tui.tui.screens.help import HelpScreen
 from conductor_tui.tui.widgets.graph import PhaseGraph
+from conductor_tui.tui.widgets.keys import KeyHints
 from conductor_tui.tui.widgets.locks import LocksTable
 
 from .conftest import (
@@ -311,7 +311,7 @@ async def test_read_only_mode_changes_nothing_and_hides_the_mutations(
                 await pilot.press(key)
                 await settle(pilot)
                 assert not isinstance(app.screen, ConfirmScreen)
-        shown = [k.description for k in app.screen.query(FooterKey)]
+        shown = app.screen.query_one(KeyHints).descriptions()
         assert "Details" in shown
         assert not {"Claim", "Abort", "Reclaim"} & set(shown)
     assert tree(b.root) == before

@@ -109,7 +109,9 @@ def test_the_load_ran_and_the_app_followed_it(loaded_run: Any) -> None:
     assert h["claims"] > 50 and h["completes"] > 0 and h["reclaims"] > 0, report
     assert h["kills: SIGKILL of a holder"] > 0 and h["stalls: SIGSTOP of a holder"] > 0, report
     # ... and the app followed it: many readings, held and done among them, every one checked
-    assert f.snapshots_applied >= 20 and f.reloads >= f.snapshots_applied, report
+    # the app re-reads at least once a second however busy (tui/pacing.py: MAX_WAIT_S), and
+    # under this load its CPU budget keeps it near that: ten readings checked at the least
+    assert f.snapshots_applied >= 10 and f.reloads >= f.snapshots_applied, report
     assert f.statuses_seen.get("held", 0) > 0 and f.statuses_seen.get("done", 0) > 0, report
     assert f.phase_readings == sum(f.statuses_seen.values()), report
     assert f.keys >= 10 and f.screen_checks >= 5 and f.locks_tab_checks >= 1, report

@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from ...core.artifacts import ArtifactCheck
 from ...core.models import PhaseView, SprintView
 from ...text import GLYPH, age, safe
 from ..style import STATUS_STYLE
+from ..widgets.keys import KeyHints
 
 
 @dataclass
@@ -159,7 +160,7 @@ class DetailsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text(f"reading {self.phase}…", style="dim"), id="details")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.reload()

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from ...core.errors import ConductorError
 from ...core.models import PhaseView
@@ -28,6 +28,7 @@ from ..widgets.attention import AttentionList
 from ..widgets.events import EventLog
 from ..widgets.graph import PhaseGraph
 from ..widgets.header import SprintHeader
+from ..widgets.keys import KeyHints
 from ..widgets.lanes import BatchLanes
 from ..widgets.locks import LocksTable
 from .confirm import ConfirmScreen
@@ -119,7 +120,7 @@ class OverviewScreen(Screen[None]):
             placeholder="filter phases, agents, states… (Enter keeps, Esc clears)", id="filter"
         )
         yield Static(id="too-small")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
@@ -210,7 +211,11 @@ class OverviewScreen(Screen[None]):
                 snap.lanes, all_done, snap.done_lanes, snap.timing
             )
         if "log-pane" in panes:
+            pane = self.query_one("#log-pane", VerticalScroll)
+            at_end = pane.scroll_y >= pane.max_scroll_y  # the newest in view: keep it so
             self.query_one(EventLog).show(snap.events, text)
+            if at_end:
+                pane.call_after_refresh(pane.scroll_end, animate=False, immediate=True)
         self._stale_panes -= panes
 
     # ---------------------------------------------------------------- selection

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...core.models import AuditEvent
 from ...text import safe
+from .quiet import QuietLines
 
 EVENT_STYLE = {
     "sprint_claim": "cyan",
@@ -17,34 +17,44 @@ EVENT_STYLE = {
 }
 
 
-class EventLog(Static):
+class EventLog(QuietLines):
     """The audit log's tail, as plain text (names are untrusted)."""
 
     DEFAULT_CSS = """
     EventLog { height: auto; padding: 0 1; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._made: dict[int, tuple[AuditEvent, Text]] = {}  # id(event) -> its line
+
     def show(self, events: list[AuditEvent | str], filter_text: str = "") -> None:
-        """Render events, oldest first."""
-        out = Text()
-        shown = 0
+        """Render events, oldest first, one line each (a long detail is cut)."""
+        lines: list[Text] = []
+        made: dict[int, tuple[AuditEvent, Text]] = {}
+        needle = filter_text.lower()
         for e in events:
             if isinstance(e, str):
                 line = Text(f"! {safe(e, 200)}", style="magenta")
-            else:
-                if e.event == "sprint_heartbeat":
-                    continue
-                line = Text(f"{safe(e.at[11:19], 8)}  ", style="dim")
-                line.append(
-                    f"{safe(e.event.removeprefix('sprint_'), 20):<10} ",
-                    style=EVENT_STYLE.get(e.event, ""),
-                )
-                line.append(f"{safe(e.resource, 20):<9} ", style="bold")
-                line.append(safe(e.detail, 160))
-            if filter_text and filter_text.lower() not in line.plain.lower():
+            elif e.event == "sprint_heartbeat":
                 continue
-            if shown:
-                out.append("\n")
-            out.append_text(line)
-            shown += 1
-        self.update(out if shown else Text("no events yet", style="dim"))
+            else:
+                known = self._made.get(id(e))
+                line = known[1] if known is not None and known[0] is e else _line(e)
+                made[id(e)] = (e, line)
+            if needle and needle not in line.plain.lower():
+                continue
+            lines.append(line)
+        self._made = made  # the lines of events no longer shown are let go
+        self.show_lines(lines or [Text("no events yet", style="dim")])
+
+
+def _line(e: AuditEvent) -> Text:
+    """One event: time, what happened, to which phase, and the detail."""
+    line = Text(f"{safe(e.at[11:19], 8)}  ", style="dim")
+    line.append(
+        f"{safe(e.event.removeprefix('sprint_'), 20):<10} ", style=EVENT_STYLE.get(e.event, "")
+    )
+    line.append(f"{safe(e.resource, 20):<9} ", style="bold")
+    line.append(safe(e.detail, 160))
+    return line

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...core.estimate import Estimate, Timing
 from ...text import age, safe
 from ..model import Snapshot
+from .quiet import QuietStatic
 
 GAP = "  "
 
 
-class SprintHeader(Static):
+class SprintHeader(QuietStatic):
     """Mode, done/total and lock counts, critical path and ETA, then sprint id and project.
 
     One line at every width. What gives way when it is narrow, first to last: the project, the
@@ -43,7 +43,7 @@ class SprintHeader(Static):
         if snap.view is None:
             line = Text("conductor · ", style="bold")
             line.append(safe(snap.error or "no sprint", 300))
-            self.update(Text.assemble(mode, " ", line))
+            self.show_text(Text.assemble(mode, " ", line))
             return
         v = snap.view
         counts = Text()
@@ -90,7 +90,7 @@ class SprintHeader(Static):
         if note:
             line.append(GAP + note, style="italic")
         line.truncate(width, overflow="ellipsis")
-        self.update(line)
+        self.show_text(line)
 
 
 def timing_forms(timing: Timing) -> list[Text]:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
 
 from ...core.estimate import Timing
 from ...core.models import PhaseView
 from ...text import GLYPH, age, safe
 from ..model import Lane
 from ..style import STATUS_STYLE
+from .quiet import QuietLines
 
 CLASS_NOTE = {"read": "side by side", "write": "one writer", "exclusive": "alone"}
 EIGHTHS = " ▏▎▍▌▋▊▉"  # a bar's last cell, in eighths of a cell
@@ -67,7 +65,7 @@ def flow(items: Sequence[Text], width: int) -> Text:
     return out
 
 
-class BatchLanes(Static):
+class BatchLanes(QuietLines):
     """One line per batch: number (✓ once run), class, busy/slots, then its phases and times."""
 
     DEFAULT_CSS = """
@@ -108,7 +106,9 @@ class BatchLanes(Static):
         if budget is not None and len(lanes) > budget:  # a "1 more" line saves nothing
             lanes, more = lanes[: budget - 1], len(lanes) - (budget - 1)
         if not lanes and not done:
-            self.update(Text("✓ every phase is done" if all_done else "no batches", style="green"))
+            self.show_text(
+                Text("✓ every phase is done" if all_done else "no batches", style="green")
+            )
             return
         width = max(20, (self.size.width or 120) - 2)
         summary = bool(done) and self.brief
@@ -119,11 +119,13 @@ class BatchLanes(Static):
             room = width - _fixed(rows)
         room = max(12, room)
         cells = max(3, min(MAX_CELLS, room // 6))  # one scale for every bar on show
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(justify="right", no_wrap=True)
-        grid.add_column(no_wrap=True)
-        grid.add_column(no_wrap=True)
-        grid.add_column(ratio=1)
+        out = Text(no_wrap=True, overflow="ellipsis")
+        widths = [
+            max(n.cell_len for n, _, _, _, _ in rows),
+            max(k.cell_len for _, k, _, _, _ in rows),
+            max(b.cell_len for _, _, b, _, _ in rows),
+        ]
+        indent = " " * (sum(widths) + 3)
         for number, kind, busy, row_lane, style in rows:
             if row_lane is None:
                 phases = _summary(done, took, longest, cells, room)
@@ -133,16 +135,27 @@ class BatchLanes(Static):
                 if len(row_lane.phases) > len(shown_pvs):
                     items.append(Text(f"+{len(row_lane.phases) - len(shown_pvs)} more", "dim"))
                 phases = flow(items, room)
-            grid.add_row(number, kind, busy, phases, style=style)
+            row = Text(style=style)  # the row's style first, under its cells' own
+            row.append_text(_pad(number, widths[0], right=True))
+            for cell, cell_width in ((kind, widths[1]), (busy, widths[2])):
+                row.append(" ")
+                row.append_text(_pad(cell, cell_width))
+            row.append(" ")
+            for i, line in enumerate(phases.split("\n")):
+                if i:
+                    row.append("\n" + indent)
+                row.append_text(line)
+            if out:
+                out.append("\n")
+            out.append_text(row)
         # below the grid, not in its class column, which they would widen
-        after: list[Text] = []
         if earlier:
-            after.insert(0, Text(f"… and {earlier} earlier batches done", style="dim"))
+            out.append(f"\n… and {earlier} earlier batches done", style="dim")
         if all_done and not lanes:
-            after.append(Text("✓ every phase is done", style="green"))
+            out.append("\n✓ every phase is done", style="green")
         if more:
-            after.append(Text(f"… {more} more batches (Lanes tab: 3)", style="dim"))
-        self.update(Group(grid, *after) if after else grid)
+            out.append(f"\n… {more} more batches (Lanes tab: 3)", style="dim")
+        self.show_text(out)
 
     @staticmethod
     def _rows(lanes: Sequence[Lane], done: Sequence[Lane], summary: bool, notes: bool) -> list[Row]:
@@ -177,6 +190,14 @@ def _fixed(rows: Sequence[Row]) -> int:
         max(text.cell_len for text in column) + 1
         for column in zip(*((n, k, b) for n, k, b, _, _ in rows), strict=True)
     )
+
+
+def _pad(text: Text, width: int, *, right: bool = False) -> Text:
+    """text padded with spaces to width cells (on the left when right-justified)."""
+    gap = " " * max(0, width - text.cell_len)
+    if right:
+        return Text.assemble(gap, text)
+    return Text.assemble(text, gap)
 
 
 def _kind(lane: Lane, notes: bool) -> Text:

@@ -1,0 +1,98 @@
+"""Widgets that redraw only what changed.
+
+Textual's `Static.update` repaints the widget and lays the screen out again (a layout pass
+renders every auto-height widget to learn its height). Under a steady stream of store changes
+most updates bring the same text: `QuietStatic` drops those. `QuietLines` goes further for long
+lists: one line of text per row through the line API, so only the rows that changed are drawn
+again, and only the rows in view are drawn at all.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+
+class QuietStatic(Static):
+    """A Static fed whole `Text`s: a text equal to the one shown is dropped (no repaint, no
+    layout); a different one is shown as Static shows it."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text: Text | None = None
+        self.updates = 0  # texts that changed the widget (for tests and benchmarks)
+
+    def show_text(self, text: Text) -> None:
+        """Show text, if it differs from what is shown."""
+        last = self._text
+        if last is not None and last == text and last.style == text.style:
+            return
+        self._text = text
+        self.updates += 1
+        self.update(text)
+
+
+class QuietLines(Widget):
+    """Lines of text drawn through the line API: only the lines that changed are redrawn, and
+    only the ones in view are drawn at all (inside a scrolling pane, the rest are never turned
+    into strips). The height is the number of lines; lines never wrap (they are cut)."""
+
+    DEFAULT_CSS = """
+    QuietLines { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines: list[Text] = []
+        self._strips: dict[int, tuple[Text, int, Strip]] = {}
+        self.updates = 0  # line sets that changed the widget (for tests and benchmarks)
+
+    @property
+    def lines(self) -> list[Text]:
+        """The lines shown."""
+        return list(self._lines)
+
+    def show_text(self, text: Text) -> None:
+        """Show text (its lines); repaint the lines that differ, lay out when the count does."""
+        self.show_lines(list(text.split("\n", allow_blank=True)) if text.plain else [text])
+
+    def show_lines(self, lines: list[Text]) -> None:
+        """Show these lines (each one line of text)."""
+        old = self._lines
+        if len(lines) != len(old):
+            self._lines = lines
+            self._strips.clear()
+            self.updates += 1
+            self.refresh(layout=True)
+            return
+        changed = [y for y, (a, b) in enumerate(zip(old, lines, strict=True)) if a != b]
+        if not changed:
+            return
+        self._lines = lines
+        self.updates += 1
+        width = self.size.width
+        for y in changed:
+            self._strips.pop(y, None)
+        self.refresh(*(Region(0, y, width, 1) for y in changed))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self._lines))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        base = self.rich_style
+        if y >= len(self._lines):
+            return Strip.blank(width, base)
+        line = self._lines[y]
+        cached = self._strips.get(y)
+        if cached is not None and cached[0] is line and cached[1] == width:
+            return cached[2]
+        line = line.copy()
+        line.truncate(width, overflow="ellipsis")
+        strip = Strip(list(line.render(self.app.console))).apply_style(base)
+        strip = strip.crop_extend(0, width, base)
+        self._strips[y] = (self._lines[y], width, strip)
+        return strip

@@ -1,0 +1,211 @@
+"""The CPU budget that paces re-reads, and the app under it; the quiet widgets that redraw only
+what changed; the key hints that replace Textual's Footer.
+
+The budget is tested with an injected clock and CPU counter (its arithmetic is the point). The
+app is the real one on a real store: a budget with no credit must still show a change, later
+(never later than its max wait), and the user's own action must not wait at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from conductor_tui.tui.pacing import CpuBudget
+from conductor_tui.tui.widgets.events import EventLog
+from conductor_tui.tui.widgets.keys import KeyHints
+from conductor_tui.tui.widgets.quiet import QuietLines
+
+from .conftest import Built, loaded, screen_text, settle
+from .test_timing_widgets import async_test
+
+
+class Clocks:
+    """A wall clock and a CPU counter that tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.used = 5.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def cpu(self) -> float:
+        return self.used
+
+
+def budget(c: Clocks, **kw: Any) -> CpuBudget:
+    return CpuBudget(kw.pop("share", 0.1), kw.pop("burst_s", 0.5), clock=c.clock, cpu=c.cpu, **kw)
+
+
+def test_a_quiet_budget_lets_work_start_at_once() -> None:
+    c = Clocks()
+    b = budget(c)
+    assert b.wait() == 0.0
+    c.now += 10
+    c.used += 0.4  # spent less than the credit
+    assert b.wait() == 0.0
+
+
+def test_spending_beyond_the_credit_waits_for_the_share_to_pay_it_back() -> None:
+    c = Clocks()
+    b = budget(c, max_wait_s=10.0)  # 0.1 of a core, 0.5 s of credit
+    c.used += 0.7  # 0.2 s in debt at once
+    assert b.wait() == pytest.approx(2.0)  # 0.2 s / 0.1 per second
+    c.now += 1.0
+    assert b.wait() == pytest.approx(1.0)
+    c.now += 1.5
+    assert b.wait() == 0.0
+
+
+def test_the_credit_never_exceeds_the_burst_however_long_the_quiet() -> None:
+    c = Clocks()
+    b = budget(c, max_wait_s=10.0)
+    c.now += 3600
+    c.used += 0.6  # a burst's worth and a little more
+    assert b.wait() == pytest.approx(1.0)
+
+
+def test_the_wait_is_capped_whatever_the_process_spent() -> None:
+    c = Clocks()
+    b = budget(c, max_wait_s=1.0)
+    c.used += 500.0  # a test harness, or a first paint of a huge sprint
+    assert b.wait() == pytest.approx(1.0)
+    c.now += 1.0
+    assert b.wait() == 0.0
+
+
+def test_reset_forgives_the_start_up() -> None:
+    c = Clocks()
+    b = budget(c)
+    c.used += 3.0
+    assert b.wait() > 0
+    b.reset()
+    assert b.wait() == 0.0
+
+
+def test_a_budget_without_a_share_is_refused() -> None:
+    with pytest.raises(ValueError):
+        CpuBudget(0.0, 1.0)
+
+
+# ---------------------------------------------------------------------- the app under a budget
+
+
+class Broke:
+    """A CPU counter that says the process has spent a lot since the last look, every time."""
+
+    def __init__(self) -> None:
+        self.used = 0.0
+
+    def __call__(self) -> float:
+        self.used += 100.0
+        return self.used
+
+
+@async_test
+async def test_a_paced_app_still_shows_a_change_within_its_max_wait(
+    built: Any,
+) -> None:
+    b: Built = built("fresh")
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        app.budget = CpuBudget(0.05, 0.1, 0.3, cpu=Broke())  # no credit, ever: 0.3 s waits
+        before = app.reloads
+        b.sprint.claim("think", agent="outsider")
+        app.request_reload()
+        assert app._paced is not None, "with no credit the reload must wait for a timer"
+        assert app.reloads == before
+        for _ in range(400):  # bounded: the timer fires after 0.3 s
+            await pilot.pause(0.01)
+            if app.reloads > before and not app._loading:
+                break
+        await settle(pilot)
+        assert app.reloads == before + 1, "the changes that waited came in one reload"
+        pv = app.snapshot.phase("think")
+        assert pv is not None and pv.agent == "outsider"
+        assert "outsider" in screen_text(app) or "held" in screen_text(app)
+
+
+@async_test
+async def test_the_users_own_action_does_not_wait_for_credit(built: Any) -> None:
+    b: Built = built("fresh")
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        app.budget = CpuBudget(0.05, 0.1, 60.0, cpu=Broke())  # a minute's wait for others
+        before = app.reloads
+        await pilot.press("c")  # claim the selected phase (think), and confirm
+        await settle(pilot)
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        await loaded(pilot, before + 1)
+        pv = app.snapshot.phase("think")
+        assert pv is not None and pv.agent == app.agent
+
+
+# ---------------------------------------------------------------------- quiet widgets
+
+
+class Lines(App[None]):
+    def compose(self) -> ComposeResult:
+        yield QuietLines(id="lines")
+        yield EventLog(id="log")
+
+
+@async_test
+async def test_quiet_lines_redraw_only_what_changed() -> None:
+    app = Lines()
+    async with app.run_test(size=(40, 10)) as pilot:
+        w = app.query_one(QuietLines)
+        w.show_lines([Text("alpha"), Text("beta")])
+        await pilot.pause()
+        n = w.updates
+        w.show_lines([Text("alpha"), Text("beta")])  # the same: nothing to do
+        assert w.updates == n
+        w.show_lines([Text("alpha"), Text("gamma")])
+        await pilot.pause()
+        assert w.updates == n + 1
+        assert [line.plain for line in w.lines] == ["alpha", "gamma"]
+        text = screen_text(app)
+        assert "gamma" in text and "beta" not in text
+        w.show_text(Text("one\ntwo\nthree"))  # a height change lays out again
+        await pilot.pause()
+        assert w.size.height == 3
+        assert "three" in screen_text(app)
+
+
+@async_test
+async def test_a_line_too_long_is_cut_with_an_ellipsis_not_wrapped() -> None:
+    app = Lines()
+    async with app.run_test(size=(20, 6)) as pilot:
+        w = app.query_one(QuietLines)
+        w.show_lines([Text("x" * 50), Text("next")])
+        await pilot.pause()
+        rows = screen_text(app).splitlines()
+        assert rows[0].rstrip().endswith("…")
+        assert rows[1].startswith("next")
+
+
+# ---------------------------------------------------------------------- key hints
+
+
+@async_test
+async def test_key_hints_follow_check_action_and_a_click_presses_the_key(built: Any) -> None:
+    b: Built = built("fresh")
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        hints = app.screen.query_one(KeyHints)
+        assert hints.descriptions()[:3] == ["Claim", "Abort", "Reclaim"]
+        row = screen_text(app).splitlines()[-1]
+        assert "c Claim" in row and "? Help" in row and "^p palette" in row
+        # a click on "? Help" opens the help screen, as pressing ? does
+        x = row.index("? Help") + 1
+        await pilot.click(KeyHints, offset=(x, 0))
+        await settle(pilot)
+        assert type(app.screen).__name__ == "HelpScreen"
