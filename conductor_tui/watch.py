@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable
 
 import watchdog.events as wd_events
@@ -31,6 +32,14 @@ from .core.layout import STAGING_PREFIXES, TMP_MARK
 __all__ = ["ChangeBridge"]
 
 log = logging.getLogger(__name__)
+
+# watchdog's inotify emitter warns "Callback with id ... already exists ... It will be Overwritten"
+# each time a folder is created again under a recursive watch, which a claim's staging folder is,
+# every claim: thousands of multi-kilobyte lines a minute on stderr, the terminal the app draws
+# on. The overwrite is what we want (the new folder is watched), so the warning says nothing.
+warnings.filterwarnings(
+    "ignore", message=r"Callback with id .* already exists", category=RuntimeWarning
+)
 
 POLL_INTERVAL_S = 0.25
 JOIN_TIMEOUT_S = 2.0

@@ -352,3 +352,29 @@ def test_a_dead_inotify_reader_is_replaced(layout, bridges) -> None:
     assert not reader.is_alive()
     expect_new_writes_seen(rec, sprint / "think")
     assert bridge._observer._inotify_fd is not reader and bridge._observer._inotify_fd.is_alive()
+
+
+def test_watchdogs_overwrite_warning_is_silenced_and_others_are_not() -> None:
+    """watchdog's inotify emitter warns "Callback with id ... already exists ... It will be
+    Overwritten" each time it re-watches a folder whose inode it already watches (claims rename
+    staging folders under the recursive watch): under churn, thousands of multi-kilobyte lines a
+    minute on stderr, the terminal the app draws on. Importing the bridge silences exactly that
+    warning, raised as watchdog raises it, in a fresh process; another RuntimeWarning shows."""
+    code = """
+        import warnings
+        import conductor_tui.watch
+        def warn(text):
+            warnings.warn_explicit(
+                text, RuntimeWarning, "watchdog/observers/inotify.py", 365,
+                module="watchdog.observers.inotify",
+            )
+        warn("Callback with id '140563708904464' already exists for watch <Watch(wd=1292)>. "
+             "It will be Overwritten.")
+        warn("something else went wrong")
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "already exists" not in done.stderr
+    assert "something else went wrong" in done.stderr
