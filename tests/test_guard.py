@@ -1,4 +1,7 @@
-"""`conductor guard`: hook payloads, the shell classifier, the decision, and a real store.
+"""`conductor guard` (conductor_tui.guard): hook payloads, the decision, identity, a real store.
+
+The shell classifier's own cases are in test_guard_shell.py, paths in test_guard_paths.py, the
+whole hook in test_guard_hook.py, and the fuzzing in test_guard_fuzz.py.
 
 Payloads are written the way the hosts send them: Claude Code's PreToolUse JSON (session_id,
 transcript_path, cwd, permission_mode, hook_event_name, tool_name, tool_input, tool_use_id) and
@@ -18,7 +21,8 @@ from typing import Any
 import pytest
 
 from conductor_tui.core.graph import resolve_concurrency
-from conductor_tui.core.guard import (
+from conductor_tui.core.store import Store
+from conductor_tui.guard import (
     MAX_PAYLOAD,
     Decision,
     HookCall,
@@ -31,7 +35,6 @@ from conductor_tui.core.guard import (
     needs_claims,
     parse_hook,
 )
-from conductor_tui.core.store import Store
 from tests.conftest import FakeClock
 
 PROJECT = "/home/dev/shop"
@@ -344,7 +347,7 @@ def test_bash_reason_shows_the_command_on_one_line() -> None:
     nasty = "rm -rf build\n\x1b[31mecho done\u2028" + "x" * 500
     decision = decide(parse_hook(bash(nasty)), READ_ONLY, agent="a")
     assert not decision.allow
-    one_line_naming(decision.reason, "review", "`rm` deletes files")
+    one_line_naming(decision.reason, "review", "`rm` deletes")
     assert len(decision.reason) < 400
 
 
@@ -397,7 +400,8 @@ def test_writes_outside_the_project_or_into_the_store_are_allowed(tmp_path: Path
         f"cd {outside} && echo x > out.txt": True,
         "cd somewhere && echo x > out.txt": False,
         f"mkdir -p {store}/review": True,
-        f"rm {outside}/out.txt": False,  # deleting is never exempt
+        f"rm {outside}/out.txt": True,  # deleting outside the project is outside the project
+        "rm .nanostack/../src/app.py": False,  # the store exempts only what is really in it
     }.items():
         call = parse_hook(claude("Bash", {"command": command}, cwd=str(project)))
         assert decide(call, READ_ONLY, **kw).allow is allowed, command
@@ -558,6 +562,11 @@ MUTATING = [
     "rm 'unterminated",
     "echo 'unterminated > x",
     "git commit -m 'unterminated",
+    "echo 'unterminated",  # bash runs what comes before the error: unreadable text writes
+    "cargo build",
+    "go build ./...",
+    "make",
+    "npm run build",
 ]
 
 READ_ONLY_COMMANDS = [
@@ -597,7 +606,6 @@ READ_ONLY_COMMANDS = [
     "npm run lint",
     "yarn test",
     "cargo test",
-    "cargo build",
     "cargo fmt --check",
     "go test ./...",
     "go vet ./...",
@@ -648,7 +656,6 @@ READ_ONLY_COMMANDS = [
     "tee",
     "echo $((1 + 2))",
     "echo ${HOME}",
-    "echo 'unterminated",
     "",
     "   ",
 ]
@@ -667,19 +674,23 @@ def test_read_only_commands(command: str) -> None:
 
 
 def test_reasons_are_specific() -> None:
-    assert is_mutating_command("ls && rm -rf x") == "`rm` deletes files"
-    assert is_mutating_command("echo hi > out.txt") == "redirects output into out.txt"
+    assert is_mutating_command("ls && rm -rf /x") == "`rm` deletes /x"
+    assert is_mutating_command("echo hi > /out.txt") == "redirects output into /out.txt"
     assert is_mutating_command("git commit -m x") == "`git commit` changes the repository"
-    assert is_mutating_command("sed -i s/a/b/ f") == "`sed -i` edits files in place"
     assert is_mutating_command("npm install") == (
-        "`npm install` changes installed packages or lock files"
+        "`npm install` changes installed packages, lock files or the tree"
     )
-    assert is_mutating_command("rm 'x") == "the unparsable command mentions `rm`"
+    assert is_mutating_command("echo > out.txt") == (
+        "redirects output into out.txt (a relative path from a directory the guard cannot know)"
+    )
+    reason = is_mutating_command("rm 'x")
+    assert reason is not None and reason.startswith("the command cannot be read as shell")
 
 
 def test_deep_nesting_and_huge_commands_count_as_writes() -> None:
     nested = "$(" * 50 + "ls" + ")" * 50
-    assert is_mutating_command(nested) == "the command nests shells too deeply to read"
+    assert is_mutating_command(nested) == "the command is nested too deeply to read"
+    assert is_mutating_command("eval " * 1000 + "ls") == "the command is nested too deeply to read"
     huge = "ls " + "a" * (300 * 1024)
     reason = is_mutating_command(huge)
     assert reason is not None and reason.startswith("the command is too long")
@@ -753,6 +764,9 @@ def test_end_to_end_with_a_real_store(tmp_path: Path, clock: FakeClock, live_pid
     )
     read = claude("Read", {"file_path": str(project / "src" / "app.py")})
 
+    def bash(command: str) -> bytes:  # the agent works in the project
+        return claude("Bash", {"command": command}, cwd=str(project))
+
     assert held(me) == []
     assert verdict(write).allow
 
@@ -791,12 +805,13 @@ def test_end_to_end_with_a_real_store(tmp_path: Path, clock: FakeClock, live_pid
 # ---------------------------------------------------------------- hygiene
 
 
-def test_guard_module_is_light_to_import() -> None:
+def test_guard_package_is_light_to_import() -> None:
     code = (
-        "import sys, conductor_tui.core.guard as g\n"
+        "import sys, conductor_tui.guard as g\n"
         'g.decide(g.parse_hook(b\'{"tool_name": "Read", "tool_input": {}}\'), [])\n'
         "heavy = [m for m in sys.modules\n"
-        "         if m.split('.')[0] in ('pydantic', 'textual', 'watchdog')]\n"
+        "         if m.split('.')[0] in ('pydantic', 'textual', 'watchdog')\n"
+        "         or m in ('conductor_tui.core.guard', 'conductor_tui.core.store')]\n"
         "print(heavy)\n"
     )
     proc = subprocess.run(
