@@ -118,16 +118,18 @@ def _sprints(
     from any directory below its project). The sprint decides what the project is.
     """
     from ..core.paths import find_store
-    from ..core.store import Store
 
     bases = [os.path.abspath(project)] if project else [cwd]
     if not project and call.cwd and call.cwd not in bases and os.path.isdir(call.cwd):
         bases.append(call.cwd)
+    roots = [(base, find_store(store, base, env)) for base in bases]
+    roots = [(base, root) for base, root in roots if os.path.isdir(root)]
+    if not roots:
+        return []  # no store: nothing is held (and the store's models are never loaded)
+    from ..core.store import Store
+
     found: dict[str, tuple[Sprint, str]] = {}
-    for base in bases:
-        root = find_store(store, base, env)
-        if not os.path.isdir(root):
-            continue
+    for base, root in roots:
         opened = Store(root)
         sprint = opened.find_active(base)
         if sprint is not None:
