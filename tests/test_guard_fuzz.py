@@ -109,6 +109,76 @@ programs = st.sampled_from(
         "alias a=",
         "export PAGER=",
         "mapfile -C",
+        "tar xzf",
+        "7z x",
+        "cpio -i",
+        "ar x",
+        "unzip",
+        "zip -m",
+        "rsync -a",
+        "scp",
+        "chmod",
+        "chown",
+        "rmdir -p",
+        "mktemp",
+        "patch -o",
+        "split",
+        "csplit",
+        "ssh host",
+        "docker compose",
+        "docker cp",
+        "docker run",
+        "git clone",
+        "git worktree add",
+        "git config",
+        "git format-patch",
+        "go build -o",
+        "cargo fmt",
+        "yarn",
+        "uv tool run",
+        "make -f",
+        "gcc -o",
+        "sqlite3",
+        "ctags -f",
+        "pandoc -o",
+        "less",
+        "man -P",
+        "tmux",
+        "gdb -ex",
+        "ruff",
+        "prettier --write",
+        "pre-commit run",
+        "pytest --junitxml",
+        "coverage html",
+        "tsc",
+        "perl -M",
+        "ruby -e",
+        "php -r",
+        "lua -e",
+        "deno eval",
+        "bun -e",
+        "busybox",
+        "coreutils --coreutils-prog=rm",
+        "su -c",
+        "runuser -u",
+        "sudo -s",
+        "env -C",
+        "xargs -I{}",
+        "watch -x",
+        "script -q",
+        "crontab",
+        "vim",
+        "gzip",
+        "install -d",
+        "ln",
+        "sponge",
+        "rename",
+        "truncate -s",
+        "wget -O",
+        "curl -T",
+        "uniq",
+        "xxd",
+        "shuf -o",
     ]
 )
 
@@ -224,6 +294,7 @@ def _hook(raw: bytes, project: Path, env: dict[str, Any]) -> tuple[int, str]:
     code, message = run_hook(raw, store=None, project=None, agent=None, cwd=str(project), env=env)
     assert code in (0, 2)
     assert "\n" not in message and "\r" not in message
+    message.encode("utf-8")  # printable to any UTF-8 stderr
     assert (code == 0) == (message == "")
     assert "Traceback" not in message
     return code, message
@@ -252,3 +323,75 @@ def test_the_hook_answers_0_or_2_with_one_line(
 def test_any_payload_gets_0_or_2(project: Path, hooked: dict[str, Any], raw: bytes) -> None:
     _hook(raw, project, hooked)
     assert parse_hook(raw) is not None
+
+
+def _known_programs() -> list[str]:
+    from conductor_tui.guard.classify import Classifier
+    from conductor_tui.guard.commands.base import _HANDLERS
+    from conductor_tui.guard.where import Scope
+
+    own = Classifier(Scope((), (), ()), None, {}).own
+    return sorted({*_HANDLERS, *own, "python3.12", "pypy3"})
+
+
+argument = st.one_of(
+    plain,
+    st.sampled_from(
+        [
+            "-o",
+            "-O",
+            "-i",
+            "-c",
+            "-e",
+            "-f",
+            "-t",
+            "-C",
+            "-m",
+            "-d",
+            "-x",
+            "-S",
+            "-p",
+            "-",
+            "--",
+            "--output",
+            "--out=x",
+            "--in-place",
+            "--exec",
+            "-sSo",
+            "-lpi",
+            "-pe",
+            "-Sc",
+            "x=1",
+            "of=x",
+            "{}",
+            ";",
+            "+",
+            ":::",
+            "run",
+            "exec",
+            "install",
+            "build",
+            "test",
+            "commit",
+            "-c",
+            "alias.x=!ls",
+            "core.pager=ls",
+            "new",
+            "--store",
+            "/tmp",
+            "-o-",
+            "-qO-",
+        ]
+    ),
+    st.text(alphabet=SHELLISH, max_size=8),
+)
+
+
+@settings(FUZZ, max_examples=300)
+@given(program=st.sampled_from(_known_programs()), args=st.lists(argument, max_size=6))
+def test_every_known_program_reads_any_arguments(
+    project: Path, program: str, args: list[str]
+) -> None:
+    import shlex
+
+    _classify(shlex.join([program, *args]), project)

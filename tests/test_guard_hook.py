@@ -220,6 +220,15 @@ def test_an_unreadable_payload_blocks_only_a_reader(mono: Mono) -> None:
     assert code == 2 and "unreadable" in message
 
 
+def test_text_no_file_system_can_name_is_inside(mono: Mono) -> None:
+    mono.claim()
+    raw = json.dumps(bash("echo x > \ud800/x && cd \udfff", "/\ud800")).encode()
+    code, message = mono.run(raw)
+    assert code == 2 and "\\ud800" in message
+    message.encode("utf-8")
+    assert mono.run(json.dumps(bash("ls \ud800", mono.a)).encode()) == (0, "")
+
+
 def test_events_that_cannot_be_blocked_are_allowed(mono: Mono) -> None:
     mono.claim()
     payload = write(mono.b / "x.py", mono.a)

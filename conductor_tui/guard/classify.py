@@ -52,7 +52,7 @@ from .tables import (
     WRAPPERS,
     XARGS_SPEC,
 )
-from .where import Resolved, Scope, expand_tilde, resolve, within
+from .where import Resolved, Scope, encodable, expand_tilde, resolve, within
 
 MAX_COMMAND = 256 * 1024  # a longer command line is not read: it counts as a write
 
@@ -114,7 +114,8 @@ class Classifier:
     def __init__(self, scope: Scope, cwd: str | None, env: Mapping[str, str] | None = None):
         self.scope = scope
         self.env: Mapping[str, str] = os.environ if env is None else env
-        start = os.path.realpath(cwd) if cwd and os.path.isabs(cwd) else None
+        usable = cwd and os.path.isabs(cwd) and encodable(cwd)
+        start = os.path.realpath(cwd) if usable and cwd else None
         self.start: Cwds = frozenset({start}) if start else None
         self.links: list[str] = []  # links (and trees that may hold links) the command makes
         self.exempted: list[str] = []  # writes found outside the tree, checked against links
@@ -166,7 +167,7 @@ class Classifier:
             self.text(text, self.start, 0)
             self.check_links()
         except Mutation as exc:
-            return exc.reason
+            return safe(exc.reason, 300)  # a reason may quote the command: one printable line
         except TooDeep:
             return "the command is nested too deeply to read"
         except ShellSyntaxError as exc:
@@ -783,7 +784,7 @@ class Classifier:
                     return None
                 i += 2 if name in ("rcfile", "init-file", "profile") and not eq else 1
                 continue
-            if v[0] in "-+" and len(v) > 1:
+            if len(v) > 1 and v[0] in "-+":
                 takes = sum(1 for ch in v[1:] if ch in "oO" or (fish and ch in "Cp"))
                 if v[0] == "-" and "c" in v[1:]:
                     command = True

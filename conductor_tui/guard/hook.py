@@ -35,8 +35,10 @@ FALLBACK = "conductor guard: internal error; blocking to be safe"
 
 
 def one_line(text: str) -> str:
-    """A message as one printable line (control characters shown as escapes), not too long."""
-    return safe(" ".join(text.split()), 2000)
+    """A message as one printable line (control characters and lone surrogates shown as
+    escapes, so that printing it cannot fail), not too long."""
+    line = safe(" ".join(text.split()), 2000)
+    return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def run_hook(

@@ -113,9 +113,18 @@ def parse_hook(raw: bytes) -> HookCall:
         tool_input=tool_input,
         event=event if isinstance(event, str) else None,
         session_id=session if isinstance(session, str) and session else None,
-        cwd=cwd if isinstance(cwd, str) and os.path.isabs(cwd) and "\0" not in cwd else None,
+        cwd=cwd if isinstance(cwd, str) and os.path.isabs(cwd) and _nameable(cwd) else None,
         source=source,
     )
+
+
+def _nameable(path: str) -> bool:
+    """Whether a path can name a file: no NUL, no lone surrogate."""
+    try:
+        os.fsencode(path)
+    except UnicodeError:
+        return False
+    return "\0" not in path
 
 
 def agent_from_payload(call: HookCall) -> str | None:

@@ -64,6 +64,15 @@ def _unknown(why: str) -> Resolved:
     return Resolved(None, why=why)
 
 
+def encodable(path: str) -> bool:
+    """Whether the system can name this path at all (JSON can carry a lone surrogate)."""
+    try:
+        os.fsencode(path)
+    except UnicodeError:
+        return False
+    return True
+
+
 def _split(path: str) -> list[str]:
     return [c for c in path.split("/") if c not in ("", ".")]
 
@@ -73,7 +82,10 @@ def expand_tilde(text: str, home: str | None) -> str | None:
     head, sep, rest = text.partition("/")
     if head == "~":
         return None if not home else home.rstrip("/") + sep + rest
-    expanded = os.path.expanduser(head)
+    try:
+        expanded = os.path.expanduser(head)
+    except (KeyError, ValueError):
+        return None
     if expanded == head:
         return None
     return expanded + sep + rest
@@ -85,8 +97,10 @@ def resolve(path: str, cwd: str | None, *, std_ok: bool = True) -> Resolved:
     cwd is the real directory the command runs in (None: unknown). std_ok says whether
     /dev/stdout and /dev/stderr are still the streams the agent reads (no descriptor games).
     """
-    if not path or "\0" in path:
-        return _unknown("an empty or computed path")
+    if not path or "\0" in path or not encodable(path):
+        return _unknown("an empty, computed or unencodable path")
+    if cwd is not None and not encodable(cwd):
+        cwd = None
     if path.startswith("/"):
         stack: list[str] = []
     elif cwd is None:
@@ -126,7 +140,7 @@ def resolve(path: str, cwd: str | None, *, std_ok: bool = True) -> Resolved:
         current = "/" + "/".join(stack)
         try:
             st = os.lstat(current)
-        except OSError:
+        except (OSError, ValueError):
             continue  # not there (yet): the rest is taken as written
         if stat.S_ISLNK(st.st_mode):
             links += 1
@@ -134,7 +148,7 @@ def resolve(path: str, cwd: str | None, *, std_ok: bool = True) -> Resolved:
                 return _unknown("too many symbolic links")
             try:
                 target = os.readlink(current)
-            except OSError:
+            except (OSError, ValueError):
                 return _unknown("an unreadable symbolic link")
             stack.pop()
             if target.startswith("/"):
@@ -145,7 +159,7 @@ def resolve(path: str, cwd: str | None, *, std_ok: bool = True) -> Resolved:
         return Resolved(real, sink=True)
     try:
         st = os.lstat(real)
-    except OSError:
+    except (OSError, ValueError):
         return Resolved(real)
     if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
         return _unknown("a file with other names (hard links) that may be in the project")

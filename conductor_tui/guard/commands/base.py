@@ -94,7 +94,7 @@ def read_text(c: Classifier, w: Word, call: Call, what: str) -> str:
     try:
         with open(found[0].path, "rb") as fh:
             data = fh.read(64 * 1024 + 1)
-    except OSError:
+    except (OSError, ValueError):
         raise Mutation(f"{what} reads a program from a file the guard cannot read") from None
     if len(data) > 64 * 1024:
         raise Mutation(f"{what} reads a program too long to read")
