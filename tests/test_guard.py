@@ -1,7 +1,8 @@
 """`conductor guard` (conductor_tui.guard): hook payloads, the decision, identity, a real store.
 
 The shell classifier's own cases are in test_guard_shell.py, paths in test_guard_paths.py, the
-whole hook in test_guard_hook.py, and the fuzzing in test_guard_fuzz.py.
+whole hook in test_guard_hook.py (through a real process: test_guard_hook_cli.py), and the
+fuzzing in test_guard_fuzz.py.
 
 Payloads are written the way the hosts send them: Claude Code's PreToolUse JSON (session_id,
 transcript_path, cwd, permission_mode, hook_event_name, tool_name, tool_input, tool_use_id) and

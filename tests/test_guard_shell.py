@@ -436,6 +436,12 @@ def test_reads_are_allowed(tree: Path, command: str) -> None:
     assert writes(tree, fill(command, tree)) is None
 
 
+def test_scripts_and_unknown_programs_are_not_read(tree: Path) -> None:
+    # the documented gap: the hook reads command lines, not programs (the sandbox is for these)
+    for command in ("./build.sh", "bash build.sh", "python tool.py", "node x.js", "my-tool -w x"):
+        assert writes(tree, command) is None, command
+
+
 def test_writes_outside_the_project_and_into_the_store_are_allowed(tree: Path) -> None:
     scratch = tree.parent / "scratch"
     assert writes(tree, f"echo x > {scratch}/a") is None
