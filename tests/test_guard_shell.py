@@ -271,6 +271,17 @@ ISSUE_CLASSES: dict[str, list[str]] = {
         "{ " * 40 + "ls; " + "} " * 40,
         "nice " * 40 + "ls",
     ],
+    "aliases, functions and traps the command defines": [
+        "alias x='rm'\nx src/app.py",
+        "alias x='rm src/app.py'",
+        "f() { rm src/app.py; }",
+        "function g { echo x > src/app.py; }",
+        "trap 'rm src/app.py' EXIT",
+        "PROMPT_COMMAND='rm src/app.py' bash -i",
+        "export PAGER='rm src/app.py'",
+        "x='a[$(rm src/app.py)]'; (( x ))",
+        "mapfile -C 'rm src/app.py' -c 1 < list",
+    ],
     "conductor writes only its store": [
         "conductor artifact new review --out src/review.json",
         "conductor --store src start",

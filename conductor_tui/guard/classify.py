@@ -120,6 +120,7 @@ class Classifier:
         self.links: list[str] = []  # links (and trees that may hold links) the command makes
         self.exempted: list[str] = []  # writes found outside the tree, checked against links
         self.functions: set[str] = set()
+        self.aliases: dict[str, str] = {}  # aliases the command line defines, by name
         self.removed = False  # something was deleted or moved: an existing directory may go
         self.std_ok = True  # /dev/stdout and /dev/stderr are still the agent's streams
         self.arith = False  # quoted `$(` may run, through arithmetic
@@ -209,9 +210,10 @@ class Classifier:
         """Shell text run where no path can be placed (another root, another machine)."""
         inner = Classifier(Scope((), (), ()), None, self.env)
         inner.touched = set(self.touched)
-        reason = inner.command_line(text)
-        if reason:
-            raise Mutation(f"{reason} (in a place the guard cannot see)")
+        try:
+            inner.text(text, None, call.depth + 1)  # the same depth count: no fresh start
+        except Mutation as exc:
+            raise Mutation(f"{exc.reason} (in a place the guard cannot see)") from None
 
     def joined(self, words: list[Word], call: Call, what: str) -> None:
         """Operands a program joins with spaces and runs as a shell command line."""
@@ -471,6 +473,13 @@ class Classifier:
         key = name.lower()
         if name in self.functions:
             return None, None  # a function of this command line: read at its definition
+        if name in self.aliases and not call.words[0].quoted:
+            rest = [w.value for w in call.args]
+            if any(v is None for v in rest):
+                raise Mutation(f"the alias `{name}` runs with arguments computed at run time")
+            text = " ".join([self.aliases.pop(name), *(v for v in rest if v is not None)])
+            after = self.text(text, call.cwds, call.depth + 1)  # popped: an alias is not recursive
+            return after, after
         if key in self.own:
             return self.own[key](call)
         handler = commands.handler(key)
@@ -599,10 +608,11 @@ class Classifier:
                 continue
             if "=" not in w.text:
                 continue
-            value = w.text.split("=", 1)[1]
+            name, value = w.text.split("=", 1)
             if DYN in value:
                 raise Mutation("defines an alias computed at run time")
             self.text(value, call.cwds, call.depth + 1)
+            self.aliases[name] = value
         return None
 
     def h_trap(self, call: Call) -> Result:
