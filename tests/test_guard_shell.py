@@ -23,6 +23,32 @@ from conductor_tui.guard.lexer import (
     parse,
 )
 
+# the heart of a virtualenv's bin/activate, which agents source before running tests
+ACTIVATE = """
+deactivate () {
+    if [ -n "${_OLD_VIRTUAL_PATH:-}" ] ; then
+        PATH="${_OLD_VIRTUAL_PATH:-}"
+        export PATH
+        unset _OLD_VIRTUAL_PATH
+    fi
+    hash -r 2> /dev/null
+    if [ ! "${1:-}" = "nondestructive" ] ; then
+        unset -f deactivate
+    fi
+}
+deactivate nondestructive
+VIRTUAL_ENV="/home/dev/shop/.venv"
+export VIRTUAL_ENV
+_OLD_VIRTUAL_PATH="$PATH"
+PATH="$VIRTUAL_ENV/bin:$PATH"
+export PATH
+if [ -z "${VIRTUAL_ENV_DISABLE_PROMPT:-}" ] ; then
+    PS1="(.venv) ${PS1:-}"
+    export PS1
+fi
+hash -r 2> /dev/null
+"""
+
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
@@ -33,6 +59,8 @@ def tree(tmp_path: Path) -> Path:
     (project / ".nanostack").mkdir()
     (tmp_path / "scratch").mkdir()
     (tmp_path / "home").mkdir()
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin" / "activate").write_text(ACTIVATE)
     return project
 
 
@@ -301,6 +329,8 @@ ISSUE_CLASSES: dict[str, list[str]] = {
         '"$(which rm)" src/app.py',
         "*.sh",
         "ls " + "a" * (300 * 1024),
+        "source missing.sh && ls",
+        ". $SCRIPT",
     ],
 }
 ISSUE_CASES = [(cls, cmd) for cls, cmds in ISSUE_CLASSES.items() for cmd in cmds]
@@ -391,6 +421,8 @@ READS = [
     "bash -c 'git status'",
     "sh -c 'ls -la'",
     "bash -n script.sh",
+    "source .venv/bin/activate && pytest -q",
+    ". .venv/bin/activate; python -m pytest",
     "cd src && ls",
     "cd /tmp && echo x > notes.txt",
     "cd /tmp; echo x > notes.txt",
@@ -445,6 +477,13 @@ READS = [
 @pytest.mark.parametrize("command", READS)
 def test_reads_are_allowed(tree: Path, command: str) -> None:
     assert writes(tree, fill(command, tree)) is None
+
+
+def test_a_sourced_script_is_read_like_the_command_line(tree: Path) -> None:
+    (tree / "env.sh").write_text("cd /tmp\nexport X=1\n")
+    assert writes(tree, "source env.sh && echo x > out.txt") is None  # it moved to /tmp
+    (tree / "bad.sh").write_text("rm -rf src\n")
+    assert writes(tree, ". ./bad.sh") == "`rm` deletes src"
 
 
 def test_scripts_and_unknown_programs_are_not_read(tree: Path) -> None:

@@ -55,6 +55,8 @@ from .tables import (
 from .where import Resolved, Scope, encodable, expand_tilde, resolve, within
 
 MAX_COMMAND = 256 * 1024  # a longer command line is not read: it counts as a write
+MAX_SCRIPT = 64 * 1024  # a longer script given to `source` is not read: it counts as a write
+_STDIN_NAMES = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\+?=")
 _UPPER = re.compile(r"\b[A-Z_][A-Z0-9_]*\b")
@@ -456,7 +458,7 @@ class Classifier:
             self.program(call, lang, fed)
             return
         value = w.value
-        if value in ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"):
+        if value in _STDIN_NAMES:
             self.program(call, lang, call.stdin)
             return
         if value is not None and re.match(r"/(?:dev/fd|proc)/", os.path.normpath(value)):
@@ -597,10 +599,26 @@ class Classifier:
         return after, after
 
     def h_source(self, call: Call) -> Result:
+        """`source FILE` / `. FILE` runs the file in this shell: its text is read like the
+        command line's (a file the guard cannot read writes)."""
         if not call.args:
             return None
-        self.program_file(call, "shell", call.args[0])
-        return None, None  # a script run by this shell may have moved it
+        w = call.args[0]
+        if self.from_word(w) is not None or w.value in _STDIN_NAMES:
+            self.program_file(call, "shell", w)
+            return None, None
+        found = self.resolve_word(w, call.cwds, rooted=call.rooted)
+        if len(found) != 1 or found[0].path is None:
+            raise Mutation(f"`{call.name}` runs a script the guard cannot find ({safe(w.raw, 40)})")
+        try:
+            with open(found[0].path, "rb") as fh:
+                data = fh.read(MAX_SCRIPT + 1)
+        except (OSError, ValueError):
+            raise Mutation(f"`{call.name}` runs a script the guard cannot read") from None
+        if len(data) > MAX_SCRIPT:
+            raise Mutation(f"`{call.name}` runs a script too long to read")
+        after = self.text(data.decode("utf-8", "replace"), call.cwds, call.depth + 1)
+        return after, after
 
     def h_alias(self, call: Call) -> Result:
         for w in call.args:
