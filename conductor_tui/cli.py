@@ -427,54 +427,16 @@ def cmd_resume(ctx: Context) -> int:
 
 
 def cmd_guard(ctx: Context) -> int:
-    """Pre-tool hook: exit 2 (reason on stderr) to block a write by an agent on a read phase."""
-    from .core.errors import ConductorError as Failure
-    from .core.guard import (
-        MAX_PAYLOAD,
-        decide,
-        guard_identity,
-        held_phases,
-        needs_claims,
-        parse_hook,
-    )
-    from .core.paths import check_agent, find_store
+    """Pre-tool hook: exit 2 with one line on stderr blocks the call; it fails closed
+    (docs/GUARD.md)."""
+    from .guard.hook import hook_main
 
-    call = parse_hook(sys.stdin.buffer.read(MAX_PAYLOAD + 1))
-    project = ctx.project
-    explicit_project = getattr(ctx.args, "project", None)
-    if not explicit_project and call.cwd and os.path.isdir(call.cwd):
-        project = os.path.abspath(call.cwd)
-    store_root = find_store(getattr(ctx.args, "store", None), project)
-    if not needs_claims(call, project=project, allow_under=[store_root]):
-        return 0  # a read, a conductor call, or a write outside the project: no store needed
-    explicit = getattr(ctx.args, "agent", None)
-    try:
-        agent = check_agent(explicit) if explicit is not None else guard_identity(call).agent
-        if not os.path.isdir(store_root):
-            return 0
-        from .core.store import Store
-
-        store = Store(store_root)
-        sprint = store.find_active(project)
-        if sprint is None:
-            return 0
-        view = sprint.view()
-        classes, _, _ = sprint.concurrency()
-    except Failure as exc:
-        # a broken store must not block every tool call: say so, and let the host go on
-        print(f"conductor guard: {exc.message}", file=sys.stderr)
-        return 1
-    decision = decide(
-        call,
-        held_phases(view, classes, agent),
-        agent=agent,
-        project=view.project,
-        allow_under=[store.root],
+    return hook_main(
+        store=getattr(ctx.args, "store", None),
+        project=getattr(ctx.args, "project", None),
+        agent=getattr(ctx.args, "agent", None),
+        cwd=ctx.project,
     )
-    if decision.allow:
-        return 0
-    print(decision.reason, file=sys.stderr)
-    return 2
 
 
 def cmd_abort(ctx: Context) -> int:
