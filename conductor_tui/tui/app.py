@@ -41,11 +41,12 @@ class StoreChanged(Message):
 
 
 class Loaded(Message):
-    """The loader thread read a snapshot."""
+    """The loader thread read a snapshot (using cpu_s of its thread's CPU time)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, cpu_s: float = 0.0) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.cpu_s = cpu_s
 
 
 class Acted(Message):
@@ -69,9 +70,14 @@ class ConductorApp(App[None]):
         Binding("m", "toggle_mouse", "Release/capture the mouse", show=False),
     ]
 
-    # the current reading; the overview screen and the details screen watch it
+    # the current reading; the overview screen and the details screen watch it and update
+    # their widgets, which repaint what changed (repaint=False: a new reading must not repaint
+    # the whole screen, which a reactive of the app does by default)
     snapshot: reactive[Snapshot] = reactive(
-        lambda: Snapshot(view=None, error="reading the store…"), always_update=True, init=False
+        lambda: Snapshot(view=None, error="reading the store…"),
+        always_update=True,
+        init=False,
+        repaint=False,
     )
 
     def __init__(
@@ -195,17 +201,24 @@ class ConductorApp(App[None]):
     @work(thread=True, exit_on_error=False, group="load")
     def _load(self, paths: frozenset[str] | None) -> None:
         """Read a snapshot off the UI thread; it arrives as a Loaded message."""
+        started = time.thread_time()
         try:
             snap = self.loader.load(paths)
         except Exception as exc:  # a reader bug must not kill the app: say it on screen
             snap = Snapshot(view=None, error=f"cannot read the store: {safe(exc, 300)}")
-        self.post_message(Loaded(snap))
+        self.post_message(Loaded(snap, time.thread_time() - started))
 
     def on_loaded(self, message: Loaded) -> None:
         self._loading = False
+        started = time.thread_time()  # the UI thread's CPU: applying, then painting
         self.apply(message.snapshot)
-        if self._dirty:
-            self.request_reload(self._pending)
+
+        def painted() -> None:  # the reading is on screen: charge what it cost, read the next
+            self.budget.charge(message.cpu_s + time.thread_time() - started)
+            if self._dirty and not self._loading and self._paced is None:
+                self.request_reload(self._pending)
+
+        self.call_after_refresh(painted)
 
     def on_acted(self, message: Acted) -> None:
         self.notify(
@@ -273,8 +286,6 @@ class ConductorApp(App[None]):
             self.screen.reload()
         if self.keep_applied:
             self.applied.append((time.monotonic(), snap))
-        if self.reloads == 1:
-            self.budget.reset()  # start-up is paid for; credit for the changes to come
         self.reload_cost = snap.load_s + (time.perf_counter() - started)
 
     # ---------------------------------------------------------------- actions

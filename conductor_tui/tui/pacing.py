@@ -2,13 +2,15 @@
 
 A monitoring pane must not take a core from the agents it watches. Each re-read and redraw of a
 big sprint costs tens of milliseconds, and a busy team can change the store twenty times a
-second. The app therefore spends CPU from a bucket: it fills at `share` CPU-seconds per second
-of wall time, up to `burst` seconds, and every CPU-second the process used since the last look
-is taken out. While there is credit, a change is shown at once (a claim after a quiet spell
-shows within one reload); once a sustained stream has used it up, the next reload waits until
-the bucket is back above zero, so the redraw rate falls to what `share` pays for and changes
-arrive together, a little later (never more than `max_wait_s`), instead of the app taking the
-whole core.
+second. The app therefore spends from a bucket: it fills at `share` seconds per second of wall
+time, up to `burst` seconds, and what each re-read and redraw cost is charged to it (the
+loader thread's CPU time, then the UI thread's from applying the reading until it is painted).
+Only the app's own work is charged, so whatever else runs in the process (a test, a benchmark)
+does not slow the screen down. While there is credit, a change is shown at once (a claim after a
+quiet spell shows within one reload); once a sustained stream has used it up, the next reload
+waits until the bucket is back above zero, so the redraw rate falls to what `share` pays for and
+changes arrive together, a little later (never more than `max_wait_s`), instead of the app
+taking the whole core. The watcher's own threads are not charged: they are cheap and not paced.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ MAX_WAIT_S = 1.0  # never later than this: the debt is capped, whatever the proc
 
 
 class CpuBudget:
-    """A token bucket of CPU seconds. `wait()` says how long the next piece of work should
-    wait (0.0: now); the clock and the CPU counter are injected for tests."""
+    """A token bucket of seconds of work. `charge()` takes what a piece of work cost; `wait()`
+    says how long the next one should wait (0.0: now). The clock is injected for tests."""
 
     def __init__(
         self,
@@ -32,32 +34,27 @@ class CpuBudget:
         max_wait_s: float = MAX_WAIT_S,
         *,
         clock: Callable[[], float] = time.monotonic,
-        cpu: Callable[[], float] = time.process_time,
     ) -> None:
-        if share <= 0 or burst_s <= 0:
-            raise ValueError("a budget needs a positive share and burst")
+        if share <= 0 or burst_s <= 0 or max_wait_s <= 0:
+            raise ValueError("a budget needs a positive share, burst and wait")
         self.share = share
         self.burst_s = burst_s
-        self.floor = -share * max_wait_s
+        self.floor = -share * max_wait_s  # the most debt: never a longer wait than max_wait_s
         self._clock = clock
-        self._cpu = cpu
         self._at = clock()
-        self._cpu_at = cpu()
         self.credit = burst_s
 
-    def _settle(self) -> None:
-        now, used = self._clock(), self._cpu()
-        earned = self.share * max(0.0, now - self._at)
-        spent = max(0.0, used - self._cpu_at)
-        self.credit = max(self.floor, min(self.burst_s, self.credit + earned) - spent)
-        self._at, self._cpu_at = now, used
+    def _earn(self) -> None:
+        now = self._clock()
+        self.credit = min(self.burst_s, self.credit + self.share * max(0.0, now - self._at))
+        self._at = now
 
-    def reset(self) -> None:
-        """Full credit from now on (after start-up, whose cost is not a stream of changes)."""
-        self._at, self._cpu_at = self._clock(), self._cpu()
-        self.credit = self.burst_s
+    def charge(self, seconds: float) -> None:
+        """Take the cost of a piece of work done."""
+        self._earn()
+        self.credit = max(self.floor, self.credit - max(0.0, seconds))
 
     def wait(self) -> float:
         """Seconds until there is credit again (0.0 when there is some now)."""
-        self._settle()
+        self._earn()
         return 0.0 if self.credit > 0 else -self.credit / self.share

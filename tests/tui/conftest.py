@@ -281,10 +281,17 @@ def built(quiet_env: None, tmp_path: Any) -> Callable[[str], Built]:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let every worker finish and every message it posted be handled."""
+    """Let every worker finish and every message it posted be handled, and the screen catch
+    up: a layout or repaint it has queued runs on its own update timer, after the message
+    queues are idle (a screenshot taken before it shows new text in the old layout)."""
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    for _ in range(200):  # bounded; the timer runs within a frame (1/60 s) when not starved
+        screen = pilot.app.screen
+        if not (screen._layout_required or screen._dirty_widgets or screen._repaint_required):
+            return
+        await pilot.pause(0.005)
 
 
 async def loaded(pilot: Pilot[Any], reloads: int = 1) -> None:

@@ -75,10 +75,12 @@ class OverviewScreen(Screen[None]):
         Binding("4", "tab('log')", "Log tab", show=False),
     ]
 
-    selected: reactive[str | None] = reactive(None)
-    filter_text: reactive[str] = reactive("")
-    active_tab: reactive[str] = reactive("overview")
-    wide: reactive[bool] = reactive(False)
+    # repaint=False: the widgets that show these repaint themselves (a screen reactive would
+    # repaint the whole screen at every cursor move)
+    selected: reactive[str | None] = reactive(None, repaint=False)
+    filter_text: reactive[str] = reactive("", repaint=False)
+    active_tab: reactive[str] = reactive("overview", repaint=False)
+    wide: reactive[bool] = reactive(False, repaint=False)
 
     def __init__(self) -> None:
         super().__init__(id="overview-screen")

@@ -22,6 +22,8 @@ class SprintHeader(QuietStatic):
     estimate's count of past phases; the mode and the counts always stay.
     """
 
+    FIXED_HEIGHT = True  # one line: a change repaints it alone
+
     DEFAULT_CSS = """
     SprintHeader { height: 1; background: $panel; color: $text; padding: 0 1; }
     """

@@ -34,6 +34,8 @@ class KeyHints(QuietStatic):
     }
     """
 
+    FIXED_HEIGHT = True  # one line: a change repaints it alone
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._hits: list[tuple[int, int, str]] = []  # (first cell, after last, key) per hint

@@ -18,7 +18,11 @@ from textual.widgets import Static
 
 class QuietStatic(Static):
     """A Static fed whole `Text`s: a text equal to the one shown is dropped (no repaint, no
-    layout); a different one is shown as Static shows it."""
+    layout); a different one is shown as Static shows it. A subclass whose height is fixed in
+    its CSS (a one-line header or footer) sets FIXED_HEIGHT, and a change repaints it alone,
+    without laying the screen out again (which repaints every widget)."""
+
+    FIXED_HEIGHT = False
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -32,7 +36,7 @@ class QuietStatic(Static):
             return
         self._text = text
         self.updates += 1
-        self.update(text)
+        self.update(text, layout=not self.FIXED_HEIGHT)
 
 
 class QuietLines(Widget):
@@ -68,7 +72,11 @@ class QuietLines(Widget):
             self.updates += 1
             self.refresh(layout=True)
             return
-        changed = [y for y, (a, b) in enumerate(zip(old, lines, strict=True)) if a != b]
+        changed = [
+            y
+            for y, (a, b) in enumerate(zip(old, lines, strict=True))
+            if a != b or a.style != b.style  # Text's == leaves out the base style
+        ]
         if not changed:
             return
         self._lines = lines
@@ -92,7 +100,10 @@ class QuietLines(Widget):
             return cached[2]
         line = line.copy()
         line.truncate(width, overflow="ellipsis")
-        strip = Strip(list(line.render(self.app.console))).apply_style(base)
+        console = self.app.console
+        if line.style:  # Text.render leaves the base style out: under the spans, over ours
+            base = base + console.get_style(line.style)
+        strip = Strip(list(line.render(console))).apply_style(base)
         strip = strip.crop_extend(0, width, base)
         self._strips[y] = (self._lines[y], width, strip)
         return strip
