@@ -213,11 +213,7 @@ class OverviewScreen(Screen[None]):
                 snap.lanes, all_done, snap.done_lanes, snap.timing
             )
         if "log-pane" in panes:
-            pane = self.query_one("#log-pane", VerticalScroll)
-            at_end = pane.scroll_y >= pane.max_scroll_y  # the newest in view: keep it so
             self.query_one(EventLog).show(snap.events, text)
-            if at_end:
-                pane.call_after_refresh(pane.scroll_end, animate=False, immediate=True)
         self._stale_panes -= panes
 
     # ---------------------------------------------------------------- selection

@@ -1,4 +1,4 @@
-"""Recent audit events of the sprint, newest last."""
+"""Recent audit events of the sprint, newest first (the pane shows the latest without scrolling)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ class EventLog(QuietLines):
         self._made: dict[int, tuple[AuditEvent, Text]] = {}  # id(event) -> its line
 
     def show(self, events: list[AuditEvent | str], filter_text: str = "") -> None:
-        """Render events, oldest first, one line each (a long detail is cut)."""
+        """Render events, newest first, one line each (a long detail is cut)."""
         lines: list[Text] = []
         made: dict[int, tuple[AuditEvent, Text]] = {}
         needle = filter_text.lower()
-        for e in events:
+        for e in reversed(events):
             if isinstance(e, str):
                 line = Text(f"! {safe(e, 200)}", style="magenta")
             elif e.event == "sprint_heartbeat":

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
-
 from rich.text import Text
-from textual.geometry import Region, Size
-from textual.reactive import Reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -19,39 +15,11 @@ COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PI
 
 
 class LocksTable(DataTable[Text]):
-    """One row per locked phase, updated in place by row key (the cursor never jumps).
-
-    A row added or removed changes the table's virtual size, which in Textual lays the whole
-    screen out again and repaints every widget (30 ms at 120x40, at every claim of a busy team).
-    The table's own size is set by the layout (1fr), so only its scrollbars depend on how many
-    rows it has: they are updated here, and the screen is laid out again only when one of them
-    comes or goes.
-    """
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """One row per locked phase, updated in place by row key (the cursor never jumps)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: dict[str, list[Text]] = {}  # each row's cells as last shown
-        self._rows_only = False  # inside show(): DataTable's own layout requests repaint only
-
-    def refresh(
-        self,
-        *regions: Region,
-        repaint: bool = True,
-        layout: bool = False,
-        recompose: bool = False,
-    ) -> Self:
-        # add_row and remove_row ask for a layout; the table's size does not depend on its rows
-        return super().refresh(
-            *regions, repaint=repaint, layout=layout and not self._rows_only, recompose=recompose
-        )
-
-    def watch_virtual_size(self, _old: Size, new: Size) -> None:
-        bars = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
-        self._scroll_update(new)
-        if bars != (self.show_vertical_scrollbar, self.show_horizontal_scrollbar):
-            self.refresh(layout=True)  # a scrollbar came or went: the content area changed
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -86,13 +54,6 @@ class LocksTable(DataTable[Text]):
                 Text(str(lock.holder_pid) if lock.holder_pid else "—"),
                 Text(alive, style="red" if lock.holder_alive is False else ""),
             ]
-        self._rows_only = True
-        try:
-            self._apply(rows)
-        finally:
-            self._rows_only = False
-
-    def _apply(self, rows: dict[str, list[Text]]) -> None:
         with self.app.batch_update():
             existing = {str(k.value) for k in self.rows}
             for key in existing - rows.keys():
