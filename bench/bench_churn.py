@@ -34,6 +34,7 @@ import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import terminal_exit
 from terminal_exit import AppOnPty, Sprint, Writer, child_env, make_sprint
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -57,26 +58,14 @@ sys.exit(main())
 """
 
 
-class ChurnWriter(Writer):
+def churn_writer(sprint: Sprint) -> Writer:
     """terminal_exit's writer process, claiming the sprint's own source phases in turn (so the
     default sprint's `think` too): a claim and an abort about ten times a second."""
-
-    def __init__(self, sprint: Sprint) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "writer", sprint.store, sprint.project],
-            stdout=subprocess.PIPE,
-            env=child_env(),
-            start_new_session=True,
-        )
-        assert self.proc.stdout is not None
-        self._out = self.proc.stdout.fileno()
-        os.set_blocking(self._out, False)
-        self.rounds = 0
+    return Writer(sprint, script=os.path.abspath(__file__))
 
 
 def writer_main(store_root: str, project: str) -> int:
-    """The other process: claim a phase with no dependencies, abort it; one line per round."""
-    from conductor_tui.core.errors import ConductorError
+    """The writer's side: terminal_exit's loop over the sprint's phases with no dependencies."""
     from conductor_tui.core.store import Store
 
     sprint = Store(store_root).find_active(project)
@@ -84,19 +73,7 @@ def writer_main(store_root: str, project: str) -> int:
         print("no active sprint", file=sys.stderr)
         return 2
     sources = [p.name for p in sprint.record.phases if not p.depends_on][:50]
-    agent = f"bench-writer-{os.getpid()}"
-    i = 0
-    while True:
-        phase = sources[i % len(sources)]
-        i += 1
-        try:
-            owner = sprint.claim(phase, agent=agent, holder_pid=os.getpid())
-            time.sleep(0.05)  # the workload's pace, not a measurement
-            sprint.abort(phase, agent=agent, token=owner.token)
-        except ConductorError:
-            pass
-        print(i, flush=True)
-        time.sleep(0.05)
+    return terminal_exit.writer_main(store_root, project, sources)
 
 
 def cpu_s(pid: int) -> float:
@@ -145,8 +122,6 @@ def measure(phases: int, a: argparse.Namespace, base: str) -> dict[str, object]:
     argv = ["--store", sprint.store, "--project", sprint.project]
     out: dict[str, object] = {"phases": phases or 7}
     # terminal_exit's AppOnPty with our entry: the same harness, tracemalloc hooks added
-    import terminal_exit
-
     saved = terminal_exit.ENTRY
     terminal_exit.ENTRY = ENTRY
     try:
@@ -160,7 +135,7 @@ def measure(phases: int, a: argparse.Namespace, base: str) -> dict[str, object]:
         c0 = cpu_s(app.pid)
         pump_for(app, a.idle_s)
         out["idle_pct"] = 100 * (cpu_s(app.pid) - c0) / a.idle_s
-        writer = ChurnWriter(sprint)
+        writer = churn_writer(sprint)
         pump_for(app, a.settle_s, writer)
         rounds0 = writer.rounds
         c0, t0 = cpu_s(app.pid), time.monotonic()

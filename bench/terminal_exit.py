@@ -98,8 +98,9 @@ def make_sprint(base: str | Path, phases: int) -> Sprint:
     return Sprint(store.root, project)
 
 
-def writer_main(store_root: str, project: str) -> int:
-    """The other process: claim a layer-0 phase, abort it, about ten times a second, for ever.
+def writer_main(store_root: str, project: str, phases: list[str] | None = None) -> int:
+    """The other process: claim a layer-0 phase (or one of `phases`, in turn), abort it, about
+    ten times a second, for ever.
 
     One line on stdout per claim and abort, so the harness can tell it is at work.
     """
@@ -113,7 +114,7 @@ def writer_main(store_root: str, project: str) -> int:
     agent = f"bench-writer-{os.getpid()}"
     i = 0
     while True:
-        phase = f"p{i % LAYER:04d}"
+        phase = phases[i % len(phases)] if phases else f"p{i % LAYER:04d}"
         i += 1
         try:  # a phase left held by an earlier writer that was killed is skipped
             owner = sprint.claim(phase, agent=agent, holder_pid=os.getpid())
@@ -128,9 +129,9 @@ def writer_main(store_root: str, project: str) -> int:
 class Writer:
     """The writer process, and a count of the rounds it reported."""
 
-    def __init__(self, sprint: Sprint) -> None:
+    def __init__(self, sprint: Sprint, script: str = __file__) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "writer", sprint.store, sprint.project],
+            [sys.executable, script, "writer", sprint.store, sprint.project],
             stdout=subprocess.PIPE,
             env=child_env(),
             start_new_session=True,
