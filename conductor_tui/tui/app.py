@@ -106,6 +106,7 @@ class ConductorApp(App[None]):
         self._dirty = False
         self._pending: frozenset[str] | None = None  # what the pending reload reads; None: all
         self._paced: Timer | None = None  # a reload waiting for CPU credit
+        self._urgent = False  # the reload owed was asked for by the user: it does not wait
         self.budget = CpuBudget()
         self._mouse = True
         self.reloads = 0
@@ -180,6 +181,7 @@ class ConductorApp(App[None]):
         pending = self._pending if self._dirty else frozenset()
         self._pending = None if not paths or pending is None else pending | paths
         self._dirty = True
+        self._urgent = self._urgent or now
         if self._loading or (self._paced is not None and not now):
             return  # the read in flight, or the one already scheduled, takes these too
         delay = 0.0 if now else self.budget.wait()
@@ -190,7 +192,7 @@ class ConductorApp(App[None]):
             self._paced.stop()
             self._paced = None
         self._loading = True
-        self._dirty = False
+        self._dirty = self._urgent = False
         self._load(self._pending)
 
     def _paced_reload(self) -> None:
@@ -215,8 +217,8 @@ class ConductorApp(App[None]):
 
         def painted() -> None:  # the reading is on screen: charge what it cost, read the next
             self.budget.charge(message.cpu_s + time.thread_time() - started)
-            if self._dirty and not self._loading and self._paced is None:
-                self.request_reload(self._pending)
+            if self._dirty and not self._loading and (self._paced is None or self._urgent):
+                self.request_reload(self._pending, now=self._urgent)
 
         self.call_after_refresh(painted)
 

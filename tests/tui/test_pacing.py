@@ -126,6 +126,26 @@ async def test_the_users_own_action_does_not_wait_for_credit(built: Any) -> None
         assert pv is not None and pv.agent == app.agent
 
 
+@async_test
+async def test_an_action_during_a_read_is_shown_by_the_next_read_without_waiting(
+    built: Any,
+) -> None:
+    b: Built = built("fresh")
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        app.budget = CpuBudget(0.05, 0.1, 60.0)
+        app.budget.charge(1000.0)  # a minute's wait for anything that is not urgent
+        before = app.reloads
+        app.request_reload(now=True)  # a read starts
+        assert app._loading
+        b.sprint.claim("think", agent="outsider")
+        app.request_reload(now=True)  # the user's action lands while it reads
+        await loaded(pilot, before + 2)  # bounded: seconds, not the budget's minute
+        pv = app.snapshot.phase("think")
+        assert pv is not None and pv.agent == "outsider"
+
+
 # ---------------------------------------------------------------------- quiet widgets
 
 
