@@ -99,8 +99,16 @@ async def test_a_dead_holder_turns_stale_without_any_file_change(
             await asyncio.to_thread(holder.wait, 10)
 
             def stale_on_screen() -> bool:
+                # the graph, and the attention list with the evidence (it may be painted a
+                # frame after the graph: it grows, and is laid out again first)
                 pv = app.snapshot.phase("plan")
-                return pv is not None and pv.status == "stale" and "✗ plan" in screen_text(app)
+                text = screen_text(app)
+                return (
+                    pv is not None
+                    and pv.status == "stale"
+                    and "✗ plan" in text
+                    and "stale lock of sleeper" in text
+                )
 
             # the 1 s tick finds it; the bound is only for a machine loaded by other suites
             deadline = time.monotonic() + 30
