@@ -121,13 +121,7 @@ def measure(phases: int, a: argparse.Namespace, base: str) -> dict[str, object]:
     env = {"HOME": tmp, **({"CHURN_TRACE": trace} if trace else {})}
     argv = ["--store", sprint.store, "--project", sprint.project]
     out: dict[str, object] = {"phases": phases or 7}
-    # terminal_exit's AppOnPty with our entry: the same harness, tracemalloc hooks added
-    saved = terminal_exit.ENTRY
-    terminal_exit.ENTRY = ENTRY
-    try:
-        app = AppOnPty(argv, ctty=True, diag=os.path.join(tmp, "stacks.txt"), **env)
-    finally:
-        terminal_exit.ENTRY = saved
+    app = AppOnPty(argv, ctty=True, diag=os.path.join(tmp, "stacks.txt"), entry=ENTRY, **env)
     writer: Writer | None = None
     try:
         app.wait_drawn()

@@ -230,13 +230,15 @@ def processes_naming(text: str) -> list[int]:
 class AppOnPty:
     """conductor-tui on a fresh pty of its own, read as a terminal reads it."""
 
-    def __init__(self, argv: list[str], *, ctty: bool, diag: str, **env: str) -> None:
+    def __init__(
+        self, argv: list[str], *, ctty: bool, diag: str, entry: str = ENTRY, **env: str
+    ) -> None:
         self.master, slave = os.openpty()
         cols, rows = SIZE
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", ENTRY, diag, *argv],
+                [sys.executable, "-c", entry, diag, *argv],
                 stdin=slave,
                 stdout=slave,
                 stderr=slave,
