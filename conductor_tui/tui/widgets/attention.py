@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...text import GLYPH, safe
 from ..model import Attention
 from ..style import STATUS_STYLE
+from .quiet import QuietStatic
 
 KIND_GLYPH = {**GLYPH, "fenced": "⊘", "changed": "≠"}
 
 
-class AttentionList(Static):
-    """Stale and suspect locks, double grants, malformed records, fenced completions."""
+class AttentionList(QuietStatic):
+    """Stale and suspect locks, double grants, malformed records, fenced completions (a reading
+    that brings the same list repaints nothing)."""
 
     DEFAULT_CSS = """
     AttentionList {
@@ -29,7 +30,7 @@ class AttentionList(Static):
                 a for a in items if filter_text.lower() in f"{a.phase} {a.kind} {a.text}".lower()
             ]
         if not items:
-            self.update(Text("✓ nothing needs attention", style="green"))
+            self.show_text(Text("✓ nothing needs attention", style="green"))
             return
         lines = Text(f"⚠ {len(items)} need{'s' if len(items) == 1 else ''} attention", style="bold")
         for item in items:
@@ -42,4 +43,4 @@ class AttentionList(Static):
             lines.append(safe(item.text, 300))
         lines.no_wrap = True
         lines.overflow = "ellipsis"
-        self.update(lines)
+        self.show_text(lines)

@@ -42,16 +42,23 @@ class QuietStatic(Static):
 class QuietLines(Widget):
     """Lines of text drawn through the line API: only the lines that changed are redrawn, and
     only the ones in view are drawn at all (inside a scrolling pane, the rest are never turned
-    into strips). The height is the number of lines; lines never wrap (they are cut)."""
+    into strips). The height is the number of lines; lines never wrap (they are cut).
+
+    A line's strip is kept with the line itself (by identity), not with its row: a list that
+    grows at the top (the newest event first) moves every row down, and the lines it already
+    drew are drawn again from their strips rather than rendered again."""
 
     DEFAULT_CSS = """
     QuietLines { height: auto; }
     """
 
+    # more changed rows than this repaint the widget as one region (one clip, not hundreds)
+    MANY = 8
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._lines: list[Text] = []
-        self._strips: dict[int, tuple[Text, int, Strip]] = {}
+        self._strips: dict[int, tuple[Text, int, Strip]] = {}  # id(line) -> (line, width, strip)
         self.updates = 0  # line sets that changed the widget (for tests and benchmarks)
 
     @property
@@ -66,24 +73,26 @@ class QuietLines(Widget):
     def show_lines(self, lines: list[Text]) -> None:
         """Show these lines (each one line of text)."""
         old = self._lines
+        # an equal line on the same row keeps the object shown, and with it its strip
+        lines = [
+            a if y < len(old) and _same(a := old[y], b) else b for y, b in enumerate(lines)
+        ]
+        kept = {id(line) for line in lines}
+        self._strips = {k: v for k, v in self._strips.items() if k in kept}
         if len(lines) != len(old):
             self._lines = lines
-            self._strips.clear()
             self.updates += 1
             self.refresh(layout=True)
             return
-        changed = [
-            y
-            for y, (a, b) in enumerate(zip(old, lines, strict=True))
-            if a != b or a.style != b.style  # Text's == leaves out the base style
-        ]
+        changed = [y for y, (a, b) in enumerate(zip(old, lines, strict=True)) if a is not b]
         if not changed:
             return
         self._lines = lines
         self.updates += 1
+        if len(changed) > self.MANY:
+            self.refresh()
+            return
         width = self.size.width
-        for y in changed:
-            self._strips.pop(y, None)
         self.refresh(*(Region(0, y, width, 1) for y in changed))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -95,15 +104,20 @@ class QuietLines(Widget):
         if y >= len(self._lines):
             return Strip.blank(width, base)
         line = self._lines[y]
-        cached = self._strips.get(y)
+        cached = self._strips.get(id(line))
         if cached is not None and cached[0] is line and cached[1] == width:
             return cached[2]
-        line = line.copy()
-        line.truncate(width, overflow="ellipsis")
+        shown = line.copy()
+        shown.truncate(width, overflow="ellipsis")
         console = self.app.console
-        if line.style:  # Text.render leaves the base style out: under the spans, over ours
-            base = base + console.get_style(line.style)
-        strip = Strip(list(line.render(console))).apply_style(base)
+        if shown.style:  # Text.render leaves the base style out: under the spans, over ours
+            base = base + console.get_style(shown.style)
+        strip = Strip(list(shown.render(console))).apply_style(base)
         strip = strip.crop_extend(0, width, base)
-        self._strips[y] = (self._lines[y], width, strip)
+        self._strips[id(line)] = (line, width, strip)
         return strip
+
+
+def _same(a: Text, b: Text) -> bool:
+    """Two lines that look the same (Text's == leaves out the base style)."""
+    return a is b or (a == b and a.style == b.style)
