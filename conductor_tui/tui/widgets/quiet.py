@@ -74,9 +74,7 @@ class QuietLines(Widget):
         """Show these lines (each one line of text)."""
         old = self._lines
         # an equal line on the same row keeps the object shown, and with it its strip
-        lines = [
-            a if y < len(old) and _same(a := old[y], b) else b for y, b in enumerate(lines)
-        ]
+        lines = [a if y < len(old) and _same(a := old[y], b) else b for y, b in enumerate(lines)]
         kept = {id(line) for line in lines}
         self._strips = {k: v for k, v in self._strips.items() if k in kept}
         if len(lines) != len(old):
