@@ -228,9 +228,10 @@ def checkpoint_rule(args: argparse.Namespace) -> Callable[[Any], None] | None:
     """The artifact check of complete and run: a context checkpoint unless waived."""
     if getattr(args, "allow_no_checkpoint", False):
         return None
-    from .core.artifacts import require_checkpoint
 
     def rule(parsed: Any) -> None:
+        from .core.artifacts import require_checkpoint  # pydantic: only with an artifact
+
         require_checkpoint(parsed)
 
     return rule
@@ -853,8 +854,35 @@ def _columns(text: str) -> int:
     return value
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without importing shutil: argparse makes one for every
+    add_argument, so its `import shutil` alone cost each command 2 ms."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("width") is None and len(args) < 3:
+            kwargs["width"] = _terminal_columns() - 2
+        super().__init__(prog, *args, **kwargs)
+
+
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with `ERROR: ...` (our usage convention) instead of its banner."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -862,8 +890,197 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `conductor` argument parser."""
+def _claim_or_heartbeat(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("phase")
+    p.add_argument(
+        "--ttl",
+        type=_positive,
+        default=DEFAULT_TTL_S if name == "claim" else None,
+        help=f"lease in seconds (default {int(DEFAULT_TTL_S)})",
+    )
+    if name == "claim":
+        p.add_argument(
+            "--pid", type=int, help="holder process (default: nearest non-shell ancestor)"
+        )
+    else:
+        p.add_argument("--token", help="your claim's token")
+
+
+def _start_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--phases", help="phase graph: inline JSON array or a JSON file")
+    p.add_argument(
+        "--force", action="store_true", help="start even if the old sprint has live locks"
+    )
+
+
+def _complete_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("phase")
+    p.add_argument("--artifact", help="JSON artifact (inside the project or the store)")
+    p.add_argument("--token", help="your claim's token")
+    p.add_argument("--force", action="store_true", help="complete someone else's claim")
+    p.add_argument(
+        "--allow-no-checkpoint",
+        action="store_true",
+        help="accept an artifact without a context_checkpoint (upstream style)",
+    )
+
+
+def _abort_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("phase")
+    p.add_argument("--token", help="your claim's token")
+    p.add_argument("--force", action="store_true", help="abort someone else's claim")
+
+
+def _reclaim_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("phase")
+    p.add_argument("--force", action="store_true", help="free a lock that is not stale")
+
+
+def _graph_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--width",
+        type=_columns,
+        help="warn on stderr when the drawing is wider than N columns (default: the terminal)",
+    )
+
+
+def _phase_only(p: argparse.ArgumentParser) -> None:
+    p.add_argument("phase")
+
+
+def _batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--skills", action="append", help="a skill root to search for SKILL.md")
+
+
+def _log_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--all", action="store_true", help="every sprint's events")
+
+
+def _clean_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--all", action="store_true", help="every project's, not only this one's")
+
+
+def _doctor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fix", action="store_true", help="repair what is safe to repair")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("phase")
+    p.add_argument("--artifact", help="artifact to complete with when CMD succeeds")
+    p.add_argument("--ttl", type=_positive, default=300.0, help="lease in seconds (default 300)")
+    p.add_argument("--every", type=_positive, help="heartbeat period (default ttl/3)")
+    p.add_argument(
+        "--allow-no-checkpoint",
+        action="store_true",
+        help="accept an artifact without a context_checkpoint",
+    )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run a read phase's command without the kernel sandbox it gets by default "
+        "(docs/SANDBOX.md); written to the audit log",
+    )
+    _sandbox_options(p)
+
+
+def _artifact_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["new"])
+    p.add_argument("phase")
+    p.add_argument("--out", help="where to write it (default <store>/<phase>/<stamp>.json)")
+
+
+def _no_options(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _sandbox_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow",
+        action="append",
+        metavar="PATH",
+        help="also let the command write beneath PATH (never the project or above it)",
+    )
+    p.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="where the kernel has no Landlock, warn and run the command without the sandbox",
+    )
+
+
+# Every subcommand: its help line, its options and (for run and sandbox) its usage line, in the
+# order `conductor --help` lists them.
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str | None]] = {
+    "start": ("start a sprint (archives the project's active one)", _start_options, None),
+    "claim": ("claim a phase", lambda p: _claim_or_heartbeat(p, "claim"), None),
+    "heartbeat": (
+        "extend your claim's lease",
+        lambda p: _claim_or_heartbeat(p, "heartbeat"),
+        None,
+    ),
+    "complete": ("complete your claim", _complete_options, None),
+    "abort": ("give up your claim", _abort_options, None),
+    "reclaim": ("free a stale lock", _reclaim_options, None),
+    "unstuck": ("free a stale lock (alias of reclaim)", _reclaim_options, None),
+    "status": ("every phase's state", _no_options, None),
+    "graph": ("the phase graph drawn as text, dependencies as arrows", _graph_options, None),
+    "next": ("the phases claimable now", _no_options, None),
+    "why": ("why a phase cannot be claimed now", _phase_only, None),
+    "batch": ("the batch plan (parallel lanes)", _batch_options, None),
+    "log": ("recent audit events", _log_options, None),
+    "clean": ("delete archived sprints older than 7 days", _clean_options, None),
+    "doctor": ("find crash leftovers and malformed records", _doctor_options, None),
+    "run": (
+        "claim PHASE, run CMD with the lease kept alive, complete on exit 0",
+        _run_options,
+        "conductor run PHASE [--artifact F] [--ttl S] [--every S] [--no-sandbox] -- CMD [ARGS...]",
+    ),
+    "artifact": (
+        "write a template artifact to fill in: artifact new PHASE",
+        _artifact_options,
+        None,
+    ),
+    "verify": ("report artifacts that changed after completion", _no_options, None),
+    "context": ("the sprint on one page: checkpoints, in progress, next", _no_options, None),
+    "resume": ("what you were doing: the phase you hold, or the next to claim", _no_options, None),
+    "guard": (
+        "pre-tool hook: block writes while you hold only read phases (docs/GUARD.md)",
+        _no_options,
+        None,
+    ),
+    "sandbox": (
+        "run CMD unable to write the project (Linux Landlock; docs/SANDBOX.md)",
+        _sandbox_options,
+        "conductor sandbox [--project DIR] [--allow PATH]... [--allow-unsandboxed] "
+        "-- CMD [ARGS...]",
+    ),
+}
+
+_GLOBAL_WITH_VALUE = ("--store", "--project", "--sprint", "--agent")
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand argv names, when it can be told without a parser (global options first,
+    then a known command); None for anything else (--help, --version, a typo), which the whole
+    parser then handles."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_WITH_VALUE:
+            skip = True
+        elif arg == "--json" or arg.startswith(tuple(f"{o}=" for o in _GLOBAL_WITH_VALUE)):
+            continue
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg if arg in SUBCOMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `conductor` argument parser: every subcommand, or with only, just that one (building
+    all of them cost each command 10 ms; `--help` and errors get the whole parser)."""
     common = _Parser(add_help=False)  # a parent of every subparser, so of their class too
     s = argparse.SUPPRESS
     common.add_argument("--store", default=s, help="store directory (else $NANOSTACK_STORE, ...)")
@@ -881,124 +1098,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version="conductor-tui 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    def add(name: str, help_text: str, **kw: Any) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_text, description=help_text, parents=[common], **kw)
-
-    p = add("start", "start a sprint (archives the project's active one)")
-    p.add_argument("--phases", help="phase graph: inline JSON array or a JSON file")
-    p.add_argument(
-        "--force", action="store_true", help="start even if the old sprint has live locks"
-    )
-
-    for name, text in (("claim", "claim a phase"), ("heartbeat", "extend your claim's lease")):
-        p = add(name, text)
-        p.add_argument("phase")
-        p.add_argument(
-            "--ttl",
-            type=_positive,
-            default=DEFAULT_TTL_S if name == "claim" else None,
-            help=f"lease in seconds (default {int(DEFAULT_TTL_S)})",
+    for name, (help_text, options, usage) in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            continue
+        p = sub.add_parser(
+            name, help=help_text, description=help_text, parents=[common], usage=usage
         )
-        if name == "claim":
-            p.add_argument(
-                "--pid", type=int, help="holder process (default: nearest non-shell ancestor)"
-            )
-        else:
-            p.add_argument("--token", help="your claim's token")
-
-    p = add("complete", "complete your claim")
-    p.add_argument("phase")
-    p.add_argument("--artifact", help="JSON artifact (inside the project or the store)")
-    p.add_argument("--token", help="your claim's token")
-    p.add_argument("--force", action="store_true", help="complete someone else's claim")
-    p.add_argument(
-        "--allow-no-checkpoint",
-        action="store_true",
-        help="accept an artifact without a context_checkpoint (upstream style)",
-    )
-
-    p = add("abort", "give up your claim")
-    p.add_argument("phase")
-    p.add_argument("--token", help="your claim's token")
-    p.add_argument("--force", action="store_true", help="abort someone else's claim")
-
-    for name in ("reclaim", "unstuck"):
-        p = add(name, "free a stale lock" + (" (alias of reclaim)" if name == "unstuck" else ""))
-        p.add_argument("phase")
-        p.add_argument("--force", action="store_true", help="free a lock that is not stale")
-
-    add("status", "every phase's state")
-    p = add("graph", "the phase graph drawn as text, dependencies as arrows")
-    p.add_argument(
-        "--width",
-        type=_columns,
-        help="warn on stderr when the drawing is wider than N columns (default: the terminal)",
-    )
-    add("next", "the phases claimable now")
-    p = add("why", "why a phase cannot be claimed now")
-    p.add_argument("phase")
-    p = add("batch", "the batch plan (parallel lanes)")
-    p.add_argument("--skills", action="append", help="a skill root to search for SKILL.md")
-    p = add("log", "recent audit events")
-    p.add_argument("-n", type=int, default=20, help="how many (default 20)")
-    p.add_argument("--all", action="store_true", help="every sprint's events")
-    p = add("clean", "delete archived sprints older than 7 days")
-    p.add_argument("--all", action="store_true", help="every project's, not only this one's")
-    p = add("doctor", "find crash leftovers and malformed records")
-    p.add_argument("--fix", action="store_true", help="repair what is safe to repair")
-    p = add(
-        "run",
-        "claim PHASE, run CMD with the lease kept alive, complete on exit 0",
-        usage="conductor run PHASE [--artifact F] [--ttl S] [--every S] [--no-sandbox] "
-        "-- CMD [ARGS...]",
-    )
-    p.add_argument("phase")
-    p.add_argument("--artifact", help="artifact to complete with when CMD succeeds")
-    p.add_argument("--ttl", type=_positive, default=300.0, help="lease in seconds (default 300)")
-    p.add_argument("--every", type=_positive, help="heartbeat period (default ttl/3)")
-    p.add_argument(
-        "--allow-no-checkpoint",
-        action="store_true",
-        help="accept an artifact without a context_checkpoint",
-    )
-    p.add_argument(
-        "--no-sandbox",
-        action="store_true",
-        help="run a read phase's command without the kernel sandbox it gets by default "
-        "(docs/SANDBOX.md); written to the audit log",
-    )
-    _sandbox_options(p)
-    p = add("artifact", "write a template artifact to fill in: artifact new PHASE")
-    p.add_argument("action", choices=["new"])
-    p.add_argument("phase")
-    p.add_argument("--out", help="where to write it (default <store>/<phase>/<stamp>.json)")
-    add("verify", "report artifacts that changed after completion")
-    add("context", "the sprint on one page: checkpoints, in progress, next")
-    add("resume", "what you were doing: the phase you hold, or the next to claim")
-    add("guard", "pre-tool hook: block writes while you hold only read phases (docs/GUARD.md)")
-    p = add(
-        "sandbox",
-        "run CMD unable to write the project (Linux Landlock; docs/SANDBOX.md)",
-        usage="conductor sandbox [--project DIR] [--allow PATH]... [--allow-unsandboxed] "
-        "-- CMD [ARGS...]",
-    )
-    _sandbox_options(p)
+        options(p)
     return parser
-
-
-def _sandbox_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--allow",
-        action="append",
-        metavar="PATH",
-        help="also let the command write beneath PATH (never the project or above it)",
-    )
-    p.add_argument(
-        "--allow-unsandboxed",
-        action="store_true",
-        help="where the kernel has no Landlock, warn and run the command without the sandbox",
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1009,8 +1116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     global INHERITED_ENV
     INHERITED_ENV = dict(os.environ)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_of(argv))
     # `run PHASE [options] -- CMD ...`: everything after the first -- is the command, verbatim
     cmd: list[str] = []
     if "--" in argv:

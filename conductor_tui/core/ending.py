@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -44,7 +43,7 @@ def commit_end(
     nonce: str | None = None,
 ) -> None:
     """The linearisation point of ending a claim; raises Fenced for every loser."""
-    nonce = nonce or secrets.token_hex(4)
+    nonce = nonce or fs.token_hex(4)
     fs.ensure_dir(paths.history)
     if ls.token and ls.form in ("fenced", "malformed"):
         # one of our claims, readable or not: its token path is what ends it
@@ -52,7 +51,7 @@ def commit_end(
         return
     # Upstream lock (no token) or a malformed one ended with --force: move its records
     # away one by one, then check that what moved is what we judged.
-    dest = paths.ended_as(f"0-{secrets.token_hex(8)}", how, nonce)
+    dest = paths.ended_as(f"0-{fs.token_hex(8)}", how, nonce)
     if ls.form == "upstream-file":
         try:
             fs.rename(paths.lock, dest)
@@ -200,7 +199,7 @@ def release_lock_dir(sprint: Sprint, paths: PhasePaths, token: str | None) -> No
             return False
         return True
 
-    aside = paths.gc(secrets.token_hex(6))
+    aside = paths.gc(fs.token_hex(6))
     if step("the lock mirror", fs.rename, paths.meta, aside):
         moved_token = None
         with contextlib.suppress(OSError, MalformedJSON, ValueError):

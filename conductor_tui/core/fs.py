@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 
 from .faults import before_write
 from .layout import WRITE_STAGE, tmp_name
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def token_hex(nbytes: int) -> str:
+    """nbytes random bytes from the OS as hex: secrets.token_hex, without importing secrets
+    (random, hmac and base64 come with it)."""
+    return os.urandom(nbytes).hex()
 
 
 def mkdir(path: str) -> None:
@@ -100,7 +105,7 @@ def atomic_write(
     tmp_dir lets a caller stage the temp file somewhere whose disappearance must fence the write
     (a claim's token directory): if tmp_dir was renamed away, the rename fails with ENOENT.
     """
-    suffix = secrets.token_hex(6)
+    suffix = token_hex(6)
     tmp = tmp_name(path, suffix) if tmp_dir is None else os.path.join(tmp_dir, WRITE_STAGE + suffix)
     write_file_durable(tmp, data)
     try:
@@ -115,7 +120,7 @@ def atomic_write(
 
 def replace_symlink(link: str, target: str) -> None:
     """Point link at target, atomically (a temp symlink renamed over it)."""
-    tmp = tmp_name(link, secrets.token_hex(4))
+    tmp = tmp_name(link, token_hex(4))
     symlink(target, tmp)
     try:
         rename(tmp, link)

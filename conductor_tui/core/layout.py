@@ -15,8 +15,8 @@ directory (so that a claim ended meanwhile fences the write).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from .lean import Lean
 from .paths import TOKEN_RE
 
 SPRINT_JSON = "sprint.json"
@@ -86,8 +86,7 @@ def parse_claim_stage(name: str) -> tuple[str, int | None] | None:
     return token, (int(pid) if pid.isdigit() else None)
 
 
-@dataclass(frozen=True)
-class PhasePaths:
+class PhasePaths(Lean, frozen=True, kw_only=False):
     """The paths of one phase directory: the only place that joins names under it."""
 
     dir: str

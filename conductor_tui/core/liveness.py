@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
+from .lean import Lean
 from .limits import UPSTREAM_STALE_S
 from .models import LockMeta, OwnerRecord, Verdict
 
@@ -63,6 +61,8 @@ def parse_iso(text: str | None) -> float | None:
     """Epoch seconds of an ISO-8601 UTC timestamp, or None when it cannot be read."""
     if not text or not isinstance(text, str) or len(text) > 40:
         return None
+    from datetime import datetime  # only where a lock is judged
+
     try:
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -73,12 +73,12 @@ def parse_iso(text: str | None) -> float | None:
 
 
 def hostname() -> str:
-    """This machine's name as recorded in our lock records."""
-    return socket.gethostname()
+    """This machine's name as recorded in our lock records (what socket.gethostname() says:
+    the kernel's node name, read without importing socket)."""
+    return os.uname().nodename
 
 
-@dataclass(frozen=True)
-class ProcInfo:
+class ProcInfo(Lean, frozen=True, kw_only=False):
     """What /proc says of one process."""
 
     pid: int
@@ -125,8 +125,7 @@ def holder_process(explicit: int | None = None) -> tuple[int, int | None]:
     return os.getppid(), info.start if info else None
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(Lean, frozen=True, kw_only=False):
     """A verdict and the facts that support it."""
 
     verdict: Verdict

@@ -1,21 +1,26 @@
-"""Pydantic models of the store's files (tolerant on read) and of the views derived from them."""
+"""Models of the store's files (tolerant on read) and of the views derived from them.
+
+Lean classes (`lean.Lean`), not pydantic models: a command that only claims or reads must not
+pay for pydantic. A record read from disk is checked by `model_validate`, a strict reader made
+from these annotations that hands anything unusual to pydantic (see lean.py).
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from .lean import Lean
+from .lean import field as Field
 from .vocab import Concurrency, EndHow, PhaseStatus, UpstreamState, Verdict
 
 __all__ = ["Concurrency", "EndHow", "PhaseStatus", "UpstreamState", "Verdict"]
 
 
-class _Record(BaseModel):
+class _Record(Lean):
     """A record read from disk: unknown keys are kept (and written back), types are checked."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    lean_extra = True
 
 
 class PhaseDef(_Record):
@@ -128,10 +133,8 @@ class StoreConfig(_Record):
 # ---------------------------------------------------------------- views (derived, never stored)
 
 
-class LockView(BaseModel):
+class LockView(Lean):
     """What a reader knows about the lock of one phase, with the evidence for its verdict."""
-
-    model_config = ConfigDict(defer_build=True)
 
     form: Literal["fenced", "upstream", "upstream-file", "unknown"]
     verdict: Verdict
@@ -151,10 +154,8 @@ class LockView(BaseModel):
     malformed: str | None = None
 
 
-class PhaseView(BaseModel):
+class PhaseView(Lean):
     """One phase as every face shows it: its state, why, and the records behind it."""
-
-    model_config = ConfigDict(defer_build=True)
 
     name: str
     depends_on: list[str]
@@ -181,20 +182,16 @@ class PhaseView(BaseModel):
         return ""
 
 
-class BatchView(BaseModel):
+class BatchView(Lean):
     """One lane of the batch plan: phases that may run together."""
-
-    model_config = ConfigDict(defer_build=True)
 
     batch: int
     type: Concurrency
     phases: list[str]
 
 
-class SprintView(BaseModel):
+class SprintView(Lean):
     """A consistent reading of one sprint at one instant."""
-
-    model_config = ConfigDict(defer_build=True)
 
     sprint_id: str
     project: str

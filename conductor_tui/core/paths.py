@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Any
 
 from .errors import BadInput
+from .lean import Lean
 
 PHASE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 MAX_PHASE = 64
@@ -53,7 +53,24 @@ def check_token(token: object) -> str:
 
 def project_hash(project: str) -> str:
     """First 12 hex digits of SHA-256 of the project path, as upstream computes it."""
-    return hashlib.sha256(project.encode()).hexdigest()[:12]
+    digest: str = _sha256(project.encode()).hexdigest()
+    return digest[:12]
+
+
+def _builtin_sha256() -> Any:
+    """CPython's own SHA-256 (0.2 ms to import) rather than hashlib's OpenSSL one (2.5 ms):
+    every command hashes the project path once, and only that."""
+    for name in ("_sha2", "_sha256"):  # 3.12 and later; 3.11
+        try:
+            return __import__(name).sha256
+        except (ImportError, AttributeError):
+            continue
+    import hashlib
+
+    return hashlib.sha256
+
+
+_sha256 = _builtin_sha256()
 
 
 def logical_cwd(env: Mapping[str, str] | None = None) -> str:
@@ -115,8 +132,7 @@ def project_candidates(project: str) -> list[str]:
     return sorted(seen, key=lambda p: -len(p))
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(Lean, frozen=True, kw_only=False):
     """Who the caller is, and whether that name is only as stable as a parent pid."""
 
     agent: str

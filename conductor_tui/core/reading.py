@@ -12,10 +12,10 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from .jsonio import MalformedJSON, read_json
 from .layout import SENTINEL, PhasePaths, parse_history
+from .lean import Lean, field
 from .limits import ENDING_GRACE_S, SENTINEL_GRACE_S
 from .liveness import Judgement, ProcInfo, judge_fenced, judge_upstream
 from .models import (
@@ -32,8 +32,7 @@ from .paths import TOKEN_RE
 Probe = Callable[[int], ProcInfo | None]
 
 
-@dataclass
-class LockState:
+class LockState(Lean, kw_only=False):
     """A raw reading of <phase>/lock, before it is turned into a view."""
 
     exists: bool = False
@@ -48,8 +47,7 @@ class LockState:
     dir_mtime: float | None = None
 
 
-@dataclass
-class DoneReading:
+class DoneReading(Lean, kw_only=False):
     """A reading of <phase>/done."""
 
     record: DoneRecord | None = None
@@ -57,8 +55,7 @@ class DoneReading:
     exists: bool = False
 
 
-@dataclass
-class EndReading:
+class EndReading(Lean, kw_only=False):
     """A claim whose end is committed (its token is in history/) but whose lock is not tidied."""
 
     entry: str
@@ -77,8 +74,7 @@ class EndReading:
         return self.settled_at is not None and now - self.settled_at > ENDING_GRACE_S
 
 
-@dataclass
-class PhaseReading:
+class PhaseReading(Lean, kw_only=False):
     """Everything read from one phase directory, once: the only input of its view."""
 
     name: str

@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
-import secrets
-import shutil
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import audit, fs
-from .doctor import Finding, discard_private
-from .doctor import run as run_doctor
 from .ending import (
     LostCompletion,
     commit_end,
@@ -108,7 +103,12 @@ from .reading import (
 )
 from .vocab import LIVE, Concurrency
 
-__all__ = ["DEFAULT_GRAPH", "FileId", "Finding", "Sprint", "Store", "file_identity"]
+if TYPE_CHECKING:
+    from .doctor import Finding
+
+__all__ = ["DEFAULT_GRAPH", "FileId", "Sprint", "Store", "file_identity"]
+
+token_hex = fs.token_hex
 
 DEFAULT_GRAPH: list[dict[str, Any]] = [
     {"name": "think", "depends_on": []},
@@ -480,10 +480,14 @@ class Sprint:
                 fs.rename(private, paths.lock)
             except OSError as exc:
                 if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                    from .doctor import discard_private
+
                     discard_private(private, token)
                     return None
                 raise
         except BaseException:
+            from .doctor import discard_private
+
             discard_private(private, token)
             if not os.path.lexists(paths.lock):
                 for path in reversed(made):
@@ -512,6 +516,8 @@ class Sprint:
             with contextlib.suppress(OSError):
                 os.rmdir(back)  # empty when the rename failed
         release_lock_dir(self, paths, token)
+        from .doctor import discard_private
+
         discard_private(back, token)
         if paths.history in made:
             with contextlib.suppress(OSError):
@@ -529,7 +535,7 @@ class Sprint:
             how="superseded",
             by=by,
             reason=reason,
-            nonce=secrets.token_hex(4),
+            nonce=token_hex(4),
         )
         release_lock_dir(self, paths, token)
         self.store.log("superseded", phase, by, sprint=self.sprint_id, token=token, detail=reason)
@@ -639,7 +645,7 @@ class Sprint:
             epoch=epoch,
             sha256=digest,
         )
-        nonce = secrets.token_hex(4)
+        nonce = token_hex(4)
         staged = paths.staged_done(ls.token or "upstream", nonce)
         fs.write_file_durable(staged, dumps(record.model_dump(exclude_none=True)))
         self.store.crash("complete.staged")
@@ -744,7 +750,7 @@ class Sprint:
                 "upstream claim in the making: try again in a few seconds"
             )
         if reading.sentinel_busy:
-            crashed = paths.ended_as(f"0-{secrets.token_hex(8)}", "crashed", secrets.token_hex(4))
+            crashed = paths.ended_as(f"0-{token_hex(8)}", "crashed", token_hex(4))
             fs.ensure_dir(paths.history)
             fs.rename(paths.sentinel, crashed)
             what = "an upstream claim interrupted inside lock.d (moved to history)"
@@ -773,6 +779,8 @@ class Sprint:
 
     def doctor(self, fix: bool = False, *, grace_s: float = DOCTOR_GRACE_S) -> list[Finding]:
         """Find crash leftovers and malformed records; with fix, repair what is safe to repair."""
+        from .doctor import run as run_doctor
+
         return run_doctor(self, fix=fix, grace_s=grace_s)
 
 
@@ -786,7 +794,7 @@ class Store:
         clock: Callable[[], float] = time.time,
         host: str | None = None,
         probe: Callable[[int], ProcInfo | None] = proc_info,
-        token_hex: Callable[[int], str] = secrets.token_hex,
+        token_hex: Callable[[int], str] = fs.token_hex,
     ) -> None:
         from .faults import crash
 
@@ -1003,7 +1011,7 @@ class Store:
 
     def _publish_sprint(self, record: SprintRecord, now: float) -> str:
         """Build the sprint in a staging directory, then publish it under a free id."""
-        staging = os.path.join(self.conductor_dir, f"{START_STAGE}{secrets.token_hex(6)}")
+        staging = os.path.join(self.conductor_dir, f"{START_STAGE}{token_hex(6)}")
         fs.mkdir(staging)
         final = ""
         try:
@@ -1035,7 +1043,7 @@ class Store:
             if final:
                 with contextlib.suppress(OSError):
                     os.rmdir(final)  # the reservation, still empty when the rename failed
-            shutil.rmtree(staging, ignore_errors=True)
+            _rmtree(staging, ignore_errors=True)
             if isinstance(exc, OSError):
                 raise _disk_error(exc, "starting the sprint") from None
             raise
@@ -1056,13 +1064,13 @@ class Store:
                 sprint.record.status = "active"
             except OSError as exc:
                 left.append(f"sprint {sprint.sprint_id} stays archived ({exc.strerror or exc})")
-        trash = os.path.join(self.conductor_dir, f"{TRASH_STAGE}{secrets.token_hex(6)}")
+        trash = os.path.join(self.conductor_dir, f"{TRASH_STAGE}{token_hex(6)}")
         try:
             os.rename(final, trash)
         except OSError as exc:
             left.append(f"the new sprint {os.path.basename(final)} stays ({exc.strerror or exc})")
         else:
-            shutil.rmtree(trash, ignore_errors=True)
+            _rmtree(trash, ignore_errors=True)
         return left
 
     def clean(self, project: str | None, *, older_than_s: float = ARCHIVE_AGE_S) -> list[str]:
@@ -1084,9 +1092,9 @@ class Store:
                 continue
             if project is not None and record.project != os.path.abspath(project):
                 continue
-            trash = os.path.join(self.conductor_dir, f"{TRASH_STAGE}{secrets.token_hex(6)}")
+            trash = os.path.join(self.conductor_dir, f"{TRASH_STAGE}{token_hex(6)}")
             fs.rename(path, trash)
-            shutil.rmtree(trash, ignore_errors=True)
+            _rmtree(trash, ignore_errors=True)
             removed.append(name)
         return removed
 
@@ -1133,6 +1141,8 @@ class Store:
             raise BadInput(f"artifact {show(artifact)} cannot be read: {exc.strerror}") from None
         finally:
             os.close(fd)
+        import hashlib
+
         return real, hashlib.sha256(data).hexdigest(), parsed
 
     def log(
@@ -1235,3 +1245,9 @@ def _list(path: str) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
+
+
+def _rmtree(path: str, ignore_errors: bool = False) -> None:
+    import shutil  # only start and clean delete trees
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)

@@ -1,0 +1,153 @@
+"""The commands agents call all day import only what they need (issue 11).
+
+A bare interpreter starts in about 20 ms; pydantic alone takes 40 ms more to import, and the
+argument parser of every subcommand took 10 ms. So each hot command runs in a fresh interpreter
+here, and the modules it left in sys.modules are checked against what it may import: a new
+import on these paths fails this test instead of quietly slowing every claim. Where a module
+is allowed only for a reason, the reason is beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IDENTITY_VARS
+
+# Top-level packages the hot commands must never import.
+FORBIDDEN = {
+    "pydantic": "records are read by the lean reader (core/lean.py)",
+    "pydantic_core": "the same",
+    "typing_extensions": "pulled in by pydantic",
+    "annotated_types": "pulled in by pydantic",
+    "textual": "the app's, never the command line's",
+    "rich": "the app's",
+    "watchdog": "the app's",
+    "dataclasses": "imports inspect: 7 ms; core records are lean.Lean classes",
+    "inspect": "5 ms",
+    "shutil": "argparse imports it to size help text; our formatter does not",
+    "secrets": "random, hmac and base64 with it; fs.token_hex reads os.urandom",
+    "socket": "the host name is os.uname().nodename",
+    "hashlib": "OpenSSL's loader costs 2.5 ms; paths hashes with CPython's own sha256",
+    "subprocess": "nothing on these paths runs a process",
+}
+
+# The package's own modules these commands may import; anything else (doctor, handoff,
+# artifacts, drawing, estimate, the guard, the TUI) belongs to other commands.
+ALLOWED_OWN = {
+    "conductor_tui",
+    "conductor_tui.cli",
+    "conductor_tui.text",
+    "conductor_tui.core",
+    "conductor_tui.core.audit",
+    "conductor_tui.core.ending",
+    "conductor_tui.core.errors",
+    "conductor_tui.core.faults",
+    "conductor_tui.core.fs",
+    "conductor_tui.core.graph",
+    "conductor_tui.core.jsonio",
+    "conductor_tui.core.layout",
+    "conductor_tui.core.lean",
+    "conductor_tui.core.limits",
+    "conductor_tui.core.liveness",
+    "conductor_tui.core.models",
+    "conductor_tui.core.paths",
+    "conductor_tui.core.reading",
+    "conductor_tui.core.store",
+    "conductor_tui.core.vocab",
+}
+
+PROBE = """
+import json, sys
+from conductor_tui import cli
+rc = cli.main({argv!r})
+sys.stdout.flush()
+print("\\nMODULES=" + json.dumps(sorted(sys.modules)) + " RC=" + str(rc))
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    project = tmp_path / "project"
+    project.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in IDENTITY_VARS}
+    env.pop("CONDUCTOR_CRASH_AT", None)
+    env.update(NANOSTACK_STORE=str(tmp_path / "store"), NANOSTACK_AGENT="hot", PWD=str(project))
+    return project, env
+
+
+def modules_after(argv: list[str], project: Path, env: dict[str, str]) -> tuple[int, set[str]]:
+    """Run `conductor ARGV` in a fresh interpreter: its exit code and every module it imported."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES="))
+    listed, _, rc = line[len("MODULES=") :].rpartition(" RC=")
+    return int(rc), set(json.loads(listed))
+
+
+def check(modules: set[str]) -> list[str]:
+    """What a hot command imported that it must not, with the reason."""
+    bad = [f"{m}: {FORBIDDEN[m]}" for m in sorted(modules) if m in FORBIDDEN]
+    own = [m for m in sorted(modules) if m.split(".")[0] == "conductor_tui"]
+    bad += [f"{m}: not a hot-path module" for m in own if m not in ALLOWED_OWN]
+    return bad
+
+
+def test_the_check_sees_a_forbidden_import(project: tuple[Path, dict[str, str]]) -> None:
+    cwd, env = project
+    rc, modules = modules_after(["start"], cwd, env)
+    assert rc == 0
+    # `start` validates a graph and creates directories: allowed to be heavier, and is
+    assert check(modules | {"pydantic", "conductor_tui.core.doctor"}) == [
+        f"pydantic: {FORBIDDEN['pydantic']}",
+        "conductor_tui.core.doctor: not a hot-path module",
+    ]
+
+
+def test_hot_commands_import_only_what_they_need(project: tuple[Path, dict[str, str]]) -> None:
+    cwd, env = project
+    rc, _ = modules_after(["start"], cwd, env)
+    assert rc == 0
+    sequence = [
+        ["claim", "think"],
+        ["heartbeat", "think"],
+        ["status"],
+        ["status", "--json"],
+        ["next"],
+        ["next", "--json"],
+        ["abort", "think"],
+        ["claim", "think", "--json"],
+        ["complete", "think"],
+        ["status"],  # with a done record to read
+        ["next"],
+    ]
+    for argv in sequence:
+        rc, modules = modules_after(argv, cwd, env)
+        assert rc == 0, argv
+        assert check(modules) == [], argv
+
+
+def test_complete_with_an_artifact_validates_it_with_pydantic(
+    project: tuple[Path, dict[str, str]],
+) -> None:
+    """pydantic stays where it checks what comes from outside: an artifact's checkpoint."""
+    cwd, env = project
+    assert modules_after(["start"], cwd, env)[0] == 0
+    assert modules_after(["claim", "think"], cwd, env)[0] == 0
+    artifact = cwd / "think.json"
+    checkpoint = {"summary": "s", "key_files": [], "decisions_made": [], "open_questions": []}
+    artifact.write_text(json.dumps({"context_checkpoint": checkpoint}))
+    rc, modules = modules_after(["complete", "think", "--artifact", str(artifact)], cwd, env)
+    assert rc == 0
+    assert "pydantic" in modules
