@@ -366,7 +366,7 @@ async def test_filter_narrows_the_locks_and_dims_the_graph(built: Callable[[str]
         await settle(pilot)
         assert app.filter_text == "review"
         assert table.row_count == 1
-        assert [str(k.value) for k in table.rows] == ["review"]
+        assert table.phases == ["review"]
         assert graph._matches("review") and not graph._matches("qa")
         await pilot.press("enter")  # keeps the filter, back to the graph
         await settle(pilot)
@@ -388,7 +388,7 @@ async def test_typing_q_in_the_filter_does_not_quit(built: Callable[[str], Built
         assert app.filter_text == "qa"
         await pilot.press("enter", "2")  # keep the filter; the locks tab shows it applied
         await settle(pilot)
-        assert [str(k.value) for k in app.query_one(LocksTable).rows] == ["qa"]
+        assert app.query_one(LocksTable).phases == ["qa"]
 
 
 # ---------------------------------------------------------------------- details

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static, Tab, Tabs
+from textual.widgets import Input, Static, Tab, Tabs
 
 from ...core.errors import ConductorError
 from ...core.models import PhaseView
@@ -237,20 +237,16 @@ class OverviewScreen(Screen[None]):
             self._bindings_key = key
             self.refresh_bindings()
 
-    @on(DataTable.RowHighlighted, "#locks-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        # Only a user moving through the table moves the cursor: rows added by a live update
-        # highlight themselves too, and must not steal the selection.
-        if not event.data_table.has_focus:
-            return
-        if event.row_key.value:
-            self.query_one(PhaseGraph).selected = str(event.row_key.value)
+    @on(LocksTable.Highlighted)
+    def _row_highlighted(self, event: LocksTable.Highlighted) -> None:
+        # only a user moving through the table posts this: rows a live update adds or removes
+        # never move the selection
+        self.query_one(PhaseGraph).selected = event.phase
 
-    @on(DataTable.RowSelected, "#locks-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.selected = str(event.row_key.value)
-            self.action_details()
+    @on(LocksTable.Selected)
+    def _row_selected(self, event: LocksTable.Selected) -> None:
+        self.selected = event.phase
+        self.action_details()
 
     def selected_view(self) -> PhaseView | None:
         """The view of the phase under the cursor."""

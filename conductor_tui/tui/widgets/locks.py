@@ -1,10 +1,26 @@
-"""The locks table: who holds what, since when, and the verdict with its evidence."""
+"""The locks table: who holds what, since when, and the verdict with its evidence.
+
+Drawn through the line API (a `ScrollView`): each row's strip is kept until its cells change,
+so a reading that changes one lock redraws one row, and only the rows in view are drawn at all.
+The table's virtual height is never less than the widget's own, so a lock taken or released
+while the rows fit in the pane changes no size and lays nothing out again (Textual's DataTable
+re-measures itself, and the screen lays out, on every row added or removed).
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ...text import GLYPH, age, safe
 from ..model import Snapshot
@@ -12,40 +28,106 @@ from ..style import STATUS_STYLE
 
 # the evidence right after who and how long: it is what explains a verdict
 COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PID", "Alive")
+# the widest a column grows (cells are cut with an ellipsis past it)
+WIDEST = {"Phase": 40, "Verdict": 12, "Agent": 40, "Held": 10, "Evidence": 200}
+PAD = 1  # blank cells left and right of each column's text
 
 
-class LocksTable(DataTable[Text]):
-    """One row per locked phase, updated in place by row key (the cursor never jumps)."""
+class LocksTable(ScrollView, can_focus=True):
+    """One row per locked phase, kept in place by phase name (the cursor never jumps)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select", "Details", show=False),
+        Binding("up", "cursor(-1)", "Row above", show=False),
+        Binding("down", "cursor(1)", "Row below", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor(-1000000)", "First row", show=False),
+        Binding("end", "cursor(1000000)", "Last row", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "locks--header",
+        "locks--cursor",
+        "locks--even",
+    }
+    DEFAULT_CSS = """
+    LocksTable { height: 1fr; background: $surface; }
+    LocksTable > .locks--header { text-style: bold; background: $panel; color: $foreground; }
+    LocksTable > .locks--even { background: $surface-lighten-1 20%; }
+    LocksTable > .locks--cursor { background: $block-cursor-blurred-background; }
+    LocksTable:focus > .locks--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, repaint=False)
+
+    class Highlighted(Message):
+        """The user moved the cursor to a phase's row."""
+
+        def __init__(self, phase: str) -> None:
+            super().__init__()
+            self.phase = phase
+
+    class Selected(Message):
+        """The user pressed Enter on (or clicked) a phase's row."""
+
+        def __init__(self, phase: str) -> None:
+            super().__init__()
+            self.phase = phase
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: dict[str, list[Text]] = {}  # each row's cells as last shown
+        self._rows: dict[str, list[Text]] = {}  # phase -> its cells, in the sprint's order
+        self._keys: list[str] = []
+        self._widths: list[int] = [len(c) for c in COLUMNS]
+        self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
+        self.updates = 0  # readings that changed the table (for tests and benchmarks)
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        for col in COLUMNS:
-            self.add_column(col, key=col)
+    # ---------------------------------------------------------------- data
+
+    @property
+    def phases(self) -> list[str]:
+        """The phases with a row, top to bottom."""
+        return list(self._keys)
+
+    @property
+    def row_count(self) -> int:
+        """How many rows the table has."""
+        return len(self._keys)
+
+    @property
+    def cursor_phase(self) -> str | None:
+        """The phase under the cursor."""
+        return self._keys[self.cursor] if 0 <= self.cursor < len(self._keys) else None
+
+    def cells(self, phase: str) -> list[Text]:
+        """A row's cells as shown (for tests)."""
+        return list(self._rows.get(phase, []))
 
     def show(self, snap: Snapshot, filter_text: str = "") -> None:
-        """Apply a snapshot: add, update and remove rows by key."""
+        """Apply a snapshot: rows appear, change and go by phase name; the cursor stays on its
+        phase while it has a row."""
         rows: dict[str, list[Text]] = {}
         view = snap.view
+        needle = filter_text.lower()
         for pv in view.phases if view else []:
             lock = pv.lock
             if lock is None or pv.status == "done":
                 continue
-            hay = f"{pv.name} {pv.status} {lock.agent}".lower()
-            if filter_text and filter_text.lower() not in hay:
+            if needle and needle not in f"{pv.name} {pv.status} {lock.agent}".lower():
                 continue
-            style = STATUS_STYLE.get(pv.status, "")
             beat = ""
-            if lock.heartbeat_at and view is not None and lock.lease_expires_in is not None:
+            if lock.heartbeat_at and lock.lease_expires_in is not None:
                 beat = lock.heartbeat_at[11:19]
             alive = {True: "yes", False: "no", None: "?"}[lock.holder_alive]
             rows[pv.name] = [
-                Text(pv.name, style="bold"),
-                Text(f"{GLYPH.get(pv.status, '?')} {pv.status}", style=style),
+                Text(safe(pv.name, 200), style="bold"),
+                Text(
+                    f"{GLYPH.get(pv.status, '?')} {pv.status}",
+                    style=STATUS_STYLE.get(pv.status, ""),
+                ),
                 Text(safe(lock.agent, 40)),
                 Text(age(lock.age_s)),
                 Text(safe("; ".join(lock.evidence), 200), style="dim"),
@@ -54,21 +136,163 @@ class LocksTable(DataTable[Text]):
                 Text(str(lock.holder_pid) if lock.holder_pid else "—"),
                 Text(alive, style="red" if lock.holder_alive is False else ""),
             ]
-        with self.app.batch_update():
-            existing = {str(k.value) for k in self.rows}
-            for key in existing - rows.keys():
-                self.remove_row(key)
-                self._shown.pop(key, None)
-            for key, cells in rows.items():
-                if key not in existing:
-                    self.add_row(*cells, key=key)
-                    self._shown[key] = cells
-                    continue
-                before = self._shown.get(key, [])
-                for i, (col, cell) in enumerate(zip(COLUMNS, cells, strict=True)):
-                    if i < len(before) and before[i] == cell:
-                        continue  # unchanged: no update, no re-measure of the column
-                    # a column is re-measured (every row of it) only when a cell outgrows it
-                    wider = cell.cell_len > self.columns[ColumnKey(col)].content_width
-                    self.update_cell(key, col, cell, update_width=wider)
-                self._shown[key] = cells
+        if rows == self._rows and list(rows) == self._keys:
+            return
+        before = self.cursor_phase
+        changed = [k for k, cells in rows.items() if self._rows.get(k) != cells]
+        moved = list(rows) != self._keys
+        self._rows = rows
+        self._keys = list(rows)
+        self.updates += 1
+        # columns only widen: a lock that comes and goes must not move the others (nor change
+        # the table's size, which would lay the screen out again)
+        widths = list(self._widths)
+        for cells in rows.values():
+            for i, cell in enumerate(cells):
+                widths[i] = max(widths[i], cell.cell_len)
+        widths = [min(w, WIDEST.get(c, w)) for c, w in zip(COLUMNS, widths, strict=True)]
+        resized = widths != self._widths
+        self._widths = widths
+        # a row's strip is kept only while its phase has a row with the same cells
+        self._strips = {k: v for k, v in self._strips.items() if k in rows and k not in changed}
+        if before in rows:
+            self.set_reactive(LocksTable.cursor, self._keys.index(before))
+        else:
+            self.set_reactive(LocksTable.cursor, max(0, min(self.cursor, len(self._keys) - 1)))
+        self._resize()
+        if resized:
+            self._strips.clear()
+        if resized or moved or len(changed) > 8:
+            self.refresh()
+            return
+        for key in changed:
+            self.refresh_line(1 + self._keys.index(key))
+
+    def _resize(self) -> None:
+        """The virtual size: every column, and about the pane's height at least (so that rows
+        coming and going inside the pane lay nothing out again)."""
+        width = sum(w + 2 * PAD for w in self._widths)
+        # one row short of the pane: a horizontal scrollbar takes a row, and the table must not
+        # then look taller than its pane (a vertical scrollbar for nothing)
+        height = max(1 + len(self._keys), self.size.height - 1)
+        if self.virtual_size != Size(width, height):
+            self.virtual_size = Size(width, height)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._resize()
+
+    # ---------------------------------------------------------------- drawing
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        if y == 0:  # the header stays on top whatever the scroll
+            strip = self._header()
+        else:
+            row = y - 1 + scroll_y
+            strip = self._row(row) if row < len(self._keys) else self._blank()
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _cell(self, text: Text, width: int, base: Style) -> list[Segment]:
+        cut = text.copy()
+        cut.truncate(width, overflow="ellipsis", pad=True)
+        console = self.app.console
+        style = base + console.get_style(cut.style) if cut.style else base
+        pad = Segment(" " * PAD, base)
+        return [
+            pad,
+            *(Segment(s.text, style + s.style if s.style else style) for s in cut.render(console)),
+            pad,
+        ]
+
+    def _header(self) -> Strip:
+        key = ("header", tuple(self._widths), self.rich_style)
+        cached = self._strips.get("\0header")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        base = self.get_component_rich_style("locks--header")
+        segments: list[Segment] = []
+        for col, w in zip(COLUMNS, self._widths, strict=True):
+            segments.extend(self._cell(Text(col), w, base))
+        strip = Strip(segments)
+        self._strips["\0header"] = (key, strip)
+        return strip
+
+    def _row(self, index: int) -> Strip:
+        phase = self._keys[index]
+        at_cursor = index == self.cursor
+        focused = self.has_focus
+        key = (tuple(self._widths), index % 2, at_cursor, at_cursor and focused, self.rich_style)
+        cached = self._strips.get(phase)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        base = self.rich_style
+        if index % 2:
+            base = base + self.get_component_rich_style("locks--even")
+        if at_cursor:
+            base = base + self.get_component_rich_style("locks--cursor")
+        segments: list[Segment] = []
+        for cell, w in zip(self._rows[phase], self._widths, strict=True):
+            segments.extend(self._cell(cell, w, base))
+        strip = Strip(segments)
+        self._strips[phase] = (key, strip)
+        return strip
+
+    def _blank(self) -> Strip:
+        return Strip.blank(sum(w + 2 * PAD for w in self._widths), self.rich_style)
+
+    # ---------------------------------------------------------------- cursor
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        for row in (old, new):
+            self.refresh_line(1 + row)
+        self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        view = max(1, self.size.height - 1)  # rows under the header
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + view:
+            self.scroll_to(y=self.cursor - view + 1, animate=False)
+
+    def refresh_line(self, y: int) -> None:
+        """Repaint a line of the table (y counts the header as 0)."""
+        shown = y if y == 0 else y - self.scroll_offset.y
+        if 0 <= shown < self.size.height:
+            self.refresh(Region(0, shown, self.size.width, 1))
+
+    def _move(self, to: int) -> None:
+        if not self._keys:
+            return
+        to = max(0, min(to, len(self._keys) - 1))
+        if to != self.cursor:
+            self.cursor = to
+            self.post_message(self.Highlighted(self._keys[to]))
+
+    def action_cursor(self, delta: int) -> None:
+        """Move the cursor by rows."""
+        self._move(self.cursor + delta)
+
+    def action_page(self, pages: int) -> None:
+        """Move the cursor by a pane of rows."""
+        self._move(self.cursor + pages * max(1, self.size.height - 1))
+
+    def action_select(self) -> None:
+        """Open the row's phase."""
+        phase = self.cursor_phase
+        if phase is not None:
+            self.post_message(self.Selected(phase))
+
+    def on_click(self, event: events.Click) -> None:
+        row = event.y - 1 + self.scroll_offset.y
+        if event.y >= 1 and 0 <= row < len(self._keys):
+            self._move(row)
+            if event.chain >= 2:
+                self.action_select()
+
+    def on_focus(self) -> None:
+        self.refresh_line(1 + self.cursor)
+
+    def on_blur(self) -> None:
+        self.refresh_line(1 + self.cursor)

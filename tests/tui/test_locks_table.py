@@ -1,0 +1,141 @@
+"""The locks table drawn through the line API: rows by phase, cells redrawn when they change,
+the cursor kept on its phase, keys that select, and no layout for a lock that comes and goes.
+
+The readings come from a real store (the `built` fixture's sprint) through the real loader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+
+from conductor_tui.tui.model import Loader, Snapshot
+from conductor_tui.tui.widgets.locks import LocksTable
+
+from .conftest import Built, screen_text
+from .test_timing_widgets import async_test
+
+
+class Table(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: list[str] = []
+        self.highlighted: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield LocksTable(id="locks-table")
+
+    def on_locks_table_selected(self, event: LocksTable.Selected) -> None:
+        self.selected.append(event.phase)
+
+    def on_locks_table_highlighted(self, event: LocksTable.Highlighted) -> None:
+        self.highlighted.append(event.phase)
+
+
+def reading(b: Built) -> Snapshot:
+    return Loader(b.store, b.sprint.record.project).load()
+
+
+def row_of(app: App[Any], phase: str) -> str:
+    rows = [r for r in screen_text(app).splitlines() if r.strip().startswith(phase + " ")]
+    assert len(rows) == 1, f"{phase!r} on {len(rows)} rows"
+    return rows[0]
+
+
+@async_test
+async def test_rows_follow_the_locks_and_the_cursor_stays_on_its_phase(built: Any) -> None:
+    b: Built = built("mid")  # review and qa held
+    app = Table()
+    async with app.run_test(size=(120, 12)) as pilot:
+        table = app.query_one(LocksTable)
+        table.show(reading(b))
+        await pilot.pause()
+        assert table.phases == ["review", "qa"]
+        assert "codex-7b21e0aa" in row_of(app, "review")
+        table.focus()
+        await pilot.press("down")
+        assert table.cursor_phase == "qa" and app.highlighted == ["qa"]
+        b.sprint.claim("security", agent="cursor-31f0b6d2", holder_pid=4242, holder_start=777)
+        table.show(reading(b))  # a row appears above the cursor's: the cursor stays on qa
+        await pilot.pause()
+        assert table.phases == ["review", "security", "qa"]
+        assert table.cursor_phase == "qa"
+        assert app.highlighted == ["qa"]  # a live update never posts a highlight
+        await pilot.press("enter")
+        assert app.selected == ["qa"]
+
+
+@async_test
+async def test_a_row_whose_cells_change_while_another_row_comes_shows_the_new_cells(
+    built: Any,
+) -> None:
+    b: Built = built("mid")
+    app = Table()
+    async with app.run_test(size=(120, 12)) as pilot:
+        table = app.query_one(LocksTable)
+        owner = b.sprint.claim(
+            "security", agent="cursor-31f0b6d2", holder_pid=4242, holder_start=777
+        )
+        table.show(reading(b))  # the columns as wide as the reading below needs
+        b.sprint.abort("security", agent="cursor-31f0b6d2", token=owner.token)
+        table.show(reading(b))
+        await pilot.pause()
+        assert "codex-7b21e0aa" in row_of(app, "review")
+        # review changes hands and security is taken, in one reading
+        b.sprint.abort("review", agent="codex-7b21e0aa", force=True)
+        b.sprint.claim("review", agent="claude-00ff00ff", holder_pid=4242, holder_start=777)
+        b.sprint.claim("security", agent="cursor-31f0b6d2", holder_pid=4242, holder_start=777)
+        table.show(reading(b))
+        await pilot.pause()
+        row = row_of(app, "review")
+        assert "claude-00ff00ff" in row and "codex-7b21e0aa" not in row
+        assert "cursor-31f0b6d2" in row_of(app, "security")
+
+
+@async_test
+async def test_a_lock_that_comes_and_goes_inside_the_pane_lays_nothing_out(built: Any) -> None:
+    """Columns only widen, and the virtual height is the pane's: a claim and an abort of a
+    phase already seen change no size (a new size would lay the whole screen out again)."""
+    b: Built = built("mid")
+    app = Table()
+    async with app.run_test(size=(200, 12)) as pilot:
+        table = app.query_one(LocksTable)
+        owner = b.sprint.claim("security", agent="cursor-9", holder_pid=4242, holder_start=777)
+        table.show(reading(b))  # a first lock on security may widen a column, once
+        b.sprint.abort("security", agent="cursor-9", token=owner.token)
+        table.show(reading(b))
+        await pilot.pause()
+        size = table.virtual_size
+        owner = b.sprint.claim(
+            "security", agent="cursor-31f0b6d2", holder_pid=4242, holder_start=777
+        )
+        table.show(reading(b))
+        assert table.virtual_size == size  # no new size: no layout of the screen
+        await pilot.pause()
+        assert "cursor-31f0b6d2" in row_of(app, "security")
+        b.sprint.abort("security", agent="cursor-31f0b6d2", token=owner.token)
+        table.show(reading(b))
+        assert table.virtual_size == size
+        await pilot.pause()
+        assert "security" not in screen_text(app)
+
+
+@async_test
+async def test_a_filter_keeps_only_matching_rows_and_an_empty_table_keeps_its_header(
+    built: Any,
+) -> None:
+    b: Built = built("mid")
+    app = Table()
+    async with app.run_test(size=(120, 12)) as pilot:
+        table = app.query_one(LocksTable)
+        snap = reading(b)
+        table.show(snap, "opencode")
+        await pilot.pause()
+        assert table.phases == ["qa"]
+        table.show(snap, "nobody")
+        await pilot.pause()
+        assert table.row_count == 0 and table.cursor_phase is None
+        assert screen_text(app).splitlines()[0].split()[:3] == ["Phase", "Verdict", "Agent"]
+        await pilot.press("enter", "down")  # keys on an empty table do nothing
+        assert app.selected == [] and app.highlighted == []
