@@ -79,6 +79,12 @@ class BatchLanes(QuietLines):
         self.limit = limit  # how many lanes to run are shown, then how many more there are
         self.brief = brief  # the overview: the batches run as one summary line
         self._last: tuple[list[Lane], bool, list[Lane], Timing | None] | None = None
+        # each lane's phases as last flowed, by the lane's phase names: (views, bars' key, text)
+        self._made: dict[tuple[str, ...], Made] = {}
+        self._next: dict[tuple[str, ...], Made] = {}  # what this show() flowed (and keeps)
+        # each row's lines, by its cells, with the phases' text they were made from
+        self._row_made: dict[tuple[object, ...], tuple[Text, list[Text]]] = {}
+        self._next_rows: dict[tuple[object, ...], tuple[Text, list[Text]]] = {}
 
     def on_resize(self) -> None:
         if self._last is not None:
@@ -119,22 +125,25 @@ class BatchLanes(QuietLines):
             room = width - _fixed(rows)
         room = max(12, room)
         cells = max(3, min(MAX_CELLS, room // 6))  # one scale for every bar on show
-        out = Text(no_wrap=True, overflow="ellipsis")
         widths = [
             max(n.cell_len for n, _, _, _, _ in rows),
             max(k.cell_len for _, k, _, _, _ in rows),
             max(b.cell_len for _, _, b, _, _ in rows),
         ]
         indent = " " * (sum(widths) + 3)
+        self._next = {}
+        lines: list[Text] = []
         for number, kind, busy, row_lane, style in rows:
             if row_lane is None:
                 phases = _summary(done, took, longest, cells, room)
             else:
-                shown_pvs = _first(row_lane.phases, PHASES_SHOWN)
-                items = [_phase(pv, _holder(pv), took, longest, cells, room) for pv in shown_pvs]
-                if len(row_lane.phases) > len(shown_pvs):
-                    items.append(Text(f"+{len(row_lane.phases) - len(shown_pvs)} more", "dim"))
-                phases = flow(items, room)
+                phases = self._phases(row_lane, took, longest, cells, room)
+            key = (number.plain, kind.plain, busy.plain, style, tuple(widths))
+            kept = self._row_made.get(key)
+            if kept is not None and kept[0] is phases:
+                self._next_rows[key] = kept
+                lines.extend(kept[1])
+                continue
             row = Text(style=style)  # the row's style first, under its cells' own
             row.append_text(_pad(number, widths[0], right=True))
             for cell, cell_width in ((kind, widths[1]), (busy, widths[2])):
@@ -145,17 +154,39 @@ class BatchLanes(QuietLines):
                 if i:
                     row.append("\n" + indent)
                 row.append_text(line)
-            if out:
-                out.append("\n")
-            out.append_text(row)
+            made = row.split("\n", allow_blank=True)
+            self._next_rows[key] = (phases, list(made))
+            lines.extend(made)
+        self._made, self._row_made, self._next_rows = self._next, self._next_rows, {}
         # below the grid, not in its class column, which they would widen
         if earlier:
-            out.append(f"\n… and {earlier} earlier batches done", style="dim")
+            lines.append(Text(f"… and {earlier} earlier batches done", style="dim"))
         if all_done and not lanes:
-            out.append("\n✓ every phase is done", style="green")
+            lines.append(Text("✓ every phase is done", style="green"))
         if more:
-            out.append(f"\n… {more} more batches (Lanes tab: 3)", style="dim")
-        self.show_text(out)
+            lines.append(Text(f"… {more} more batches (Lanes tab: 3)", style="dim"))
+        self.show_lines(lines)
+
+    def _phases(
+        self, lane: Lane, took: Mapping[str, float], longest: float, cells: int, room: int
+    ) -> Text:
+        """A lane's phases, flowed into room; kept while the lane's phase views are the same
+        objects (a reading keeps the view of every phase that did not change) and its bars the
+        same, so a reading that changes one phase builds one lane again."""
+        pvs = tuple(lane.phases)
+        key = (tuple(took.get(pv.name) for pv in pvs), longest, cells, room)
+        names = tuple(lane.batch.phases)
+        kept = self._made.get(names)
+        if kept is not None and kept[1] == key and _same_views(kept[0], pvs):
+            self._next[names] = kept
+            return kept[2]
+        shown = _first(pvs, PHASES_SHOWN)
+        items = [_phase(pv, _holder(pv), took, longest, cells, room) for pv in shown]
+        if len(pvs) > len(shown):
+            items.append(Text(f"+{len(pvs) - len(shown)} more", "dim"))
+        text = flow(items, room)
+        self._next[names] = (pvs, key, text)
+        return text
 
     @staticmethod
     def _rows(lanes: Sequence[Lane], done: Sequence[Lane], summary: bool, notes: bool) -> list[Row]:
@@ -179,9 +210,16 @@ class BatchLanes(QuietLines):
         return rows
 
 
+Made = tuple[tuple[PhaseView, ...], tuple[object, ...], Text]
+
 # a row of the grid: number, class, busy, then the lane whose phases fill it (None: the summary
 # of the batches run), and the row's style
 Row = tuple[Text, Text, Text, Lane | None, str]
+
+
+def _same_views(a: Sequence[PhaseView], b: Sequence[PhaseView]) -> bool:
+    """The same phase views, object for object."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
 
 
 def _fixed(rows: Sequence[Row]) -> int:
