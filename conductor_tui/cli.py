@@ -98,14 +98,21 @@ class Context:
         for warning in self.take_warnings():
             print(f"warning: {safe(warning, 2000)}", file=sys.stderr)
 
+    def reply(
+        self, word: str, message: str, data: dict[str, Any] | None = None, *, ok: bool = True
+    ) -> None:
+        """The one JSON object of --json: `ok`, `word` and `message` first, then the data, then
+        the warnings (every command's reply has this shape, the read commands' too)."""
+        out: dict[str, Any] = {"ok": ok, "word": word, "message": message}
+        out.update(data or {})
+        if warnings := self.take_warnings():
+            out["warnings"] = [*out.get("warnings", []), *warnings]
+        print(json.dumps(out, ensure_ascii=False))
+
     def emit(self, word: str, message: str, data: dict[str, Any] | None = None) -> None:
         """Report success: `WORD: message` for people, one JSON object with --json."""
         if self.json:
-            out = {"ok": True, "word": word, "message": message}
-            out.update(data or {})
-            if warnings := self.take_warnings():
-                out["warnings"] = warnings
-            print(json.dumps(out, ensure_ascii=False))
+            self.reply(word, message, data)
         else:
             lines = [safe(line, 2000) for line in message.splitlines()] or [""]
             print(f"{word}: {lines[0]}" if lines[0] else word)
@@ -259,25 +266,24 @@ def cmd_verify(ctx: Context) -> int:
     checks = verify(ctx.sprint())
     bad = [(phase, c) for phase, c in checks if c.problem]
     if ctx.json:
-        print(
-            json.dumps(
-                {
-                    "ok": not bad,
-                    "artifacts": [
-                        {
-                            "phase": phase,
-                            "path": c.path,
-                            "recorded_sha256": c.recorded_sha256,
-                            "actual_sha256": c.actual_sha256,
-                            "changed": c.changed,
-                            "problem": c.problem,
-                        }
-                        for phase, c in checks
-                    ],
-                },
-                ensure_ascii=False,
-            )
-        )
+        if bad:
+            word, said = "REFUSED", f"{len(bad)} artifact(s) changed or missing since completion"
+        elif checks:
+            word, said = "OK", f"{len(checks)} artifact(s) match their recorded SHA-256"
+        else:
+            word, said = "OK", "no completed phase has an artifact yet"
+        artifacts = [
+            {
+                "phase": phase,
+                "path": c.path,
+                "recorded_sha256": c.recorded_sha256,
+                "actual_sha256": c.actual_sha256,
+                "changed": c.changed,
+                "problem": c.problem,
+            }
+            for phase, c in checks
+        ]
+        ctx.reply(word, said, {"artifacts": artifacts}, ok=not bad)
         return 1 if bad else 0
     for phase, c in checks:
         if c.problem:
@@ -303,7 +309,12 @@ def cmd_context(ctx: Context) -> int:
 
     page = context(ctx.sprint())
     if ctx.json:
-        print(json.dumps(_context_json(page), ensure_ascii=False))
+        said = (
+            f"sprint {page.sprint_id}: {len(page.completed)} completed, "
+            f"{len(page.in_progress)} in progress, claimable now: "
+            + (", ".join(page.ready) if page.ready else "nothing")
+        )
+        ctx.reply("OK", said, _context_json(page))
     else:
         print(_context_text(page))
     return 0
@@ -311,7 +322,6 @@ def cmd_context(ctx: Context) -> int:
 
 def _context_json(page: Any) -> dict[str, Any]:
     return {
-        "ok": True,
         "sprint_id": page.sprint_id,
         "project": page.project,
         "completed": [
@@ -387,27 +397,26 @@ def cmd_resume(ctx: Context) -> int:
     sprint = ctx.sprint()
     r = resume(sprint, ctx.agent())
     if ctx.json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "agent": r.agent,
-                    "holding": [
-                        {
-                            "phase": pv.name,
-                            "status": pv.status,
-                            "token": pv.lock.token,
-                            "epoch": pv.lock.epoch,
-                            "lease_expires_in": pv.lock.lease_expires_in,
-                        }
-                        for pv in r.holding
-                        if pv.lock is not None
-                    ],
-                    "ready": r.ready,
-                    "done_by_you": r.done_by_me,
-                }
-            )
-        )
+        if r.holding:
+            word = "HOLDING"
+            said = "you hold " + ", ".join(f"{pv.name} ({pv.status})" for pv in r.holding)
+        elif r.ready:
+            word, said = "READY", f"you hold nothing; claimable now: {' '.join(r.ready)}"
+        else:
+            word, said = "WAIT", "you hold nothing and nothing is claimable now"
+        holding = [
+            {
+                "phase": pv.name,
+                "status": pv.status,
+                "token": pv.lock.token,
+                "epoch": pv.lock.epoch,
+                "lease_expires_in": pv.lock.lease_expires_in,
+            }
+            for pv in r.holding
+            if pv.lock is not None
+        ]
+        data = {"agent": r.agent, "holding": holding, "ready": r.ready, "done_by_you": r.done_by_me}
+        ctx.reply(word, said, data)
         return 0
     if r.holding:
         for pv in r.holding:
@@ -520,18 +529,18 @@ def cmd_status(ctx: Context) -> int:
     """Show every phase's state."""
     view = ctx.sprint().view()
     if ctx.json:
+        done = view.count("done")
         out = {
-            "ok": True,
             "sprint_id": view.sprint_id,
             "project": view.project,
             "status": view.status,
             "path": view.path,
             "store": view.store,
-            "done": view.count("done"),
+            "done": done,
             "total": len(view.phases),
             "phases": {pv.name: phase_json(pv) for pv in view.phases},
         }
-        print(json.dumps(out, ensure_ascii=False))
+        ctx.reply("OK", f"sprint {view.sprint_id}: {done}/{len(view.phases)} done", out)
     else:
         print(status_table(view))
     return 0
@@ -563,7 +572,6 @@ def cmd_graph(ctx: Context) -> int:
         )
     if ctx.json:
         out = {
-            "ok": True,
             "layers": layout.layers,
             "nodes": {
                 name: {"row": node.row, "col": node.col, "layer": node.layer, "width": node.width}
@@ -577,7 +585,8 @@ def cmd_graph(ctx: Context) -> int:
             "height": layout.height,
             "lines": lines,
         }
-        print(json.dumps(out, ensure_ascii=False))
+        said = f"{len(view.phases)} phases in {len(layout.layers)} layers"
+        ctx.reply("OK", said, out)
         return 0
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
         lines = _coloured(lines, layout.nodes, {pv.name: pv.status for pv in view.phases})
@@ -609,15 +618,17 @@ def cmd_next(ctx: Context) -> int:
     view = ctx.sprint().view()
     ready = [pv.name for pv in view.phases if pv.status == "ready"]
     remaining = [pv.name for pv in view.phases if pv.status != "done"]
-    if ctx.json:
-        print(json.dumps({"ok": True, "ready": ready, "remaining": remaining}))
-    elif ready:
-        print("READY: " + " ".join(ready))
+    if ready:
+        word, said = "READY", " ".join(ready)
     elif not remaining:
-        print("DONE: every phase is complete")
+        word, said = "DONE", "every phase is complete"
     else:
         waiting = ", ".join(f"{pv.name} ({pv.status})" for pv in view.phases if pv.status != "done")
-        print(f"WAIT: nothing is claimable now; in progress or blocked: {waiting}")
+        word, said = "WAIT", f"nothing is claimable now; in progress or blocked: {waiting}"
+    if ctx.json:
+        ctx.reply(word, said, {"ready": ready, "remaining": remaining})
+    else:
+        print(f"{word}: {said}")
     return 0
 
 
@@ -625,9 +636,8 @@ def cmd_why(ctx: Context) -> int:
     """Why a phase can or cannot be claimed now."""
     status, reasons = ctx.sprint().why(ctx.args.phase)
     if ctx.json:
-        print(
-            json.dumps({"ok": True, "phase": ctx.args.phase, "status": status, "reasons": reasons})
-        )
+        data = {"phase": ctx.args.phase, "status": status, "reasons": reasons}
+        ctx.reply(status.upper(), f"{ctx.args.phase}: {'; '.join(reasons)}", data)
     else:
         print(f"{status.upper()}: {ctx.args.phase}")
         for reason in reasons:
@@ -645,16 +655,16 @@ def cmd_batch(ctx: Context) -> int:
     done = {pv.name for pv in view.phases if pv.status == "done"}
     batches = plan_batches(sprint.record.phases, classes, done)
     if ctx.json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "batches": [b.model_dump() for b in batches],
-                    "classes": classes,
-                    "sources": sources,
-                    "warnings": warnings,
-                }
-            )
+        data = {
+            "batches": [b.model_dump() for b in batches],
+            "classes": classes,
+            "sources": sources,
+            "warnings": warnings,
+        }
+        ctx.reply(
+            "OK",
+            f"{len(batches)} batch(es) for {sum(map(len, (b.phases for b in batches)))} phase(s)",
+            data,
         )
     else:
         for warning in warnings:
@@ -674,17 +684,8 @@ def cmd_log(ctx: Context) -> int:
             events.append(item)
     events = events[-ctx.args.n :] if ctx.args.n > 0 else []
     if ctx.json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "events": [
-                        e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in events
-                    ],
-                },
-                ensure_ascii=False,
-            )
-        )
+        dumped = [e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in events]
+        ctx.reply("OK", f"{len(dumped)} event(s)", {"events": dumped})
         return 0
     for e in events:
         if isinstance(e, str):
@@ -714,23 +715,20 @@ def cmd_doctor(ctx: Context) -> int:
     found = sprint.doctor(fix=ctx.args.fix)
     left = [f for f in found if not f.fixed]
     if ctx.json:
-        print(
-            json.dumps(
-                {
-                    "ok": not left,
-                    "findings": [
-                        {
-                            "phase": f.phase,
-                            "problem": f.problem,
-                            "action": f.action,
-                            "fixed": f.fixed,
-                        }
-                        for f in found
-                    ],
-                },
-                ensure_ascii=False,
+        findings = [
+            {"phase": f.phase, "problem": f.problem, "action": f.action, "fixed": f.fixed}
+            for f in found
+        ]
+        if left:
+            word = "REFUSED"
+            said = f"{len(left)} problem(s) left" + (
+                "" if ctx.args.fix else "; run `conductor doctor --fix` to repair what can be"
             )
-        )
+        else:
+            fixed = len(found)
+            word = "OK"
+            said = f"sprint {sprint.sprint_id} is healthy" + (f" ({fixed} fixed)" if fixed else "")
+        ctx.reply(word, said, {"findings": findings}, ok=not left)
     elif not found:
         print(f"OK: sprint {safe(sprint.sprint_id, 80)} is healthy")
     else:

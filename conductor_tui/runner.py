@@ -99,7 +99,12 @@ def run_phase(ctx: Context) -> int:
             how = confined.words(args.phase)
             ctx.emit("OK", f"claimed {args.phase!r} (token {token}); running {cmd[0]}{how}")
             sys.stdout.flush()
-        child = _start(cmd, confined, lambda: sprint.abort(args.phase, agent=agent, token=token))
+        child = _start(
+            cmd,
+            confined,
+            lambda: sprint.abort(args.phase, agent=agent, token=token),
+            to_stderr=ctx.json,
+        )
     finally:
         if confined.ruleset is not None:
             confined.ruleset.close()  # the child holds its own restriction; the runner has none
@@ -157,17 +162,21 @@ def run_phase(ctx: Context) -> int:
 
 
 def _start(
-    cmd: list[str], confined: Confinement, abort: Callable[[], object]
+    cmd: list[str], confined: Confinement, abort: Callable[[], object], *, to_stderr: bool = False
 ) -> subprocess.Popen[bytes]:
     """Start the command, entering the sandbox between fork and exec; on failure release the
-    claim and say why."""
+    claim and say why. With to_stderr (`run --json`) the command's stdout goes to our stderr,
+    so that stdout carries nothing but the one JSON object."""
     from . import cli
     from .core.errors import BadInput
 
     ruleset = confined.ruleset
     try:
         return subprocess.Popen(
-            cmd, env=cli.INHERITED_ENV, preexec_fn=ruleset.enter if ruleset else None
+            cmd,
+            env=cli.INHERITED_ENV,
+            preexec_fn=ruleset.enter if ruleset else None,
+            stdout=sys.stderr.fileno() if to_stderr else None,
         )
     except OSError as exc:
         abort()

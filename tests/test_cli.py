@@ -443,7 +443,14 @@ def test_next_human_and_json(started: Env, cli) -> None:
     waiting = cli("next")
     assert waiting.rc == 0 and waiting.out.startswith("WAIT: ")
     data = cli("next", "--json").json
-    assert data == {"ok": True, "ready": [], "remaining": DEFAULT_NAMES}
+    assert data["message"].startswith("nothing is claimable now; in progress or blocked: ")
+    assert data == {
+        "ok": True,
+        "word": "WAIT",
+        "message": data["message"],
+        "ready": [],
+        "remaining": DEFAULT_NAMES,
+    }
     cli("complete", "think")
     assert cli("next", "--json").json["ready"] == ["plan"]
     for phase in DEFAULT_NAMES[1:]:
@@ -566,7 +573,14 @@ def test_doctor_human_json_and_fix(started: Env, cli) -> None:
     fixed = cli("doctor", "--fix")
     assert fixed.rc == 0 and "fixed" in fixed.out
     assert not os.path.exists(sentinel)
-    assert cli("doctor", "--json").json == {"ok": True, "findings": []}
+    healthy = cli("doctor", "--json").json
+    assert healthy == {
+        "ok": True,
+        "word": "OK",
+        "message": healthy["message"],
+        "findings": [],
+    }
+    assert healthy["message"].endswith(" is healthy")
 
 
 def test_doctor_finishes_an_interrupted_release(started: Env, cli) -> None:

@@ -467,7 +467,12 @@ def test_verify_with_nothing_to_check(sprint_on: Hand, sh) -> None:
     assert sh("complete", "think").rc == 0  # no artifact
     result = sh("verify")
     assert result.rc == 0 and result.out.startswith("OK: no completed phase has an artifact")
-    assert sh("--json", "verify").json == {"ok": True, "artifacts": []}
+    assert sh("--json", "verify").json == {
+        "ok": True,
+        "word": "OK",
+        "message": "no completed phase has an artifact yet",
+        "artifacts": [],
+    }
 
 
 def test_verify_all_unchanged(sprint_on: Hand, sh) -> None:
@@ -701,6 +706,8 @@ def test_resume_ready_wait_and_json(sprint_on: Hand, sh) -> None:
     data = sh("--json", "resume", "--agent", "agent-b").json
     assert data == {
         "ok": True,
+        "word": "WAIT",
+        "message": "you hold nothing and nothing is claimable now",
         "agent": "agent-b",
         "holding": [],
         "ready": [],
