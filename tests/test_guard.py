@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from conductor_tui.core.graph import resolve_concurrency
+from conductor_tui.core.paths import account_name
 from conductor_tui.core.store import Store
 from conductor_tui.guard import (
     MAX_PAYLOAD,
@@ -728,7 +729,8 @@ def test_guard_identity_precedence() -> None:
     assert (derived.agent, derived.unstable) == ("claude-5e1a90c2", False)
     generic = parse_hook(b'{"tool": "Write", "input": {}}')
     fallback = guard_identity(generic, env={"USER": "dev"}, ppid=42)
-    assert (fallback.agent, fallback.unstable) == ("agent-dev-42", True)
+    # the account is the system's name for this process's user (as whoami says), not $USER
+    assert (fallback.agent, fallback.unstable) == (f"agent-{account_name()}-42", True)
 
 
 # ---------------------------------------------------------------- a real store

@@ -145,8 +145,11 @@ def clean_name(text: str, fallback: str = "unknown") -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:64] or fallback
 
 
-def detect_agent(env: Mapping[str, str] | None = None, ppid: int | None = None) -> Identity:
-    """The calling agent's name, in the protocol's order."""
+def detect_agent(
+    env: Mapping[str, str] | None = None, ppid: int | None = None, account: str | None = None
+) -> Identity:
+    """The calling agent's name, in the protocol's order; the last resort is
+    `agent-<account>-<ppid>` with the account from the system (`account_name`)."""
     env = os.environ if env is None else env
     ppid = os.getppid() if ppid is None else ppid
     if env.get("NANOSTACK_AGENT"):
@@ -161,7 +164,20 @@ def detect_agent(env: Mapping[str, str] | None = None, ppid: int | None = None) 
         return Identity(
             f"opencode-{clean_name(env['OPENCODE_SESSION_ID'][:8])}", "$OPENCODE_SESSION_ID"
         )
-    user = env.get("USER") or env.get("LOGNAME") or "user"
+    account = account_name() if account is None else account
     return Identity(
-        f"agent-{clean_name(user)}-{ppid}", "the user and the parent pid", unstable=True
+        f"agent-{clean_name(account)}-{ppid}", "the account and the parent pid", unstable=True
     )
+
+
+def account_name() -> str:
+    """The system's name for the account this process runs as, what `whoami` prints (upstream's
+    fallback agent name uses it), never $USER, which containers and tmux often leave unset or
+    stale. An account the system cannot name is its numeric uid."""
+    import pwd
+
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
