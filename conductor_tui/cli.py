@@ -1056,6 +1056,23 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str
 
 _GLOBAL_WITH_VALUE = ("--store", "--project", "--sprint", "--agent")
 
+# Commands that speak another tool's language: everything after their name is theirs, untouched
+# by our parser (upstream's sprint.sh reads `claim PHASE --agent NAME` by position).
+PASS_THROUGH = {
+    "sprint-sh": "nanostack's conductor/bin/sprint.sh over our store: sprint-sh COMMAND [ARGS...]",
+    "nanostack": "put ours behind a nanostack checkout's sprint.sh: nanostack install|uninstall",
+}
+
+
+def _pass_through(name: str, rest: list[str]) -> int:
+    if name == "sprint-sh":
+        from .nanostack.sprint_sh import main as sprint_sh
+
+        return sprint_sh(rest)
+    from .nanostack.install import main as install
+
+    return install(rest)
+
 
 def command_of(argv: Sequence[str]) -> str | None:
     """The subcommand argv names, when it can be told without a parser (global options first,
@@ -1103,6 +1120,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             name, help=help_text, description=help_text, parents=[common], usage=usage
         )
         options(p)
+    if only is None:  # listed in --help; main() hands them their arguments before parsing
+        for name, help_text in PASS_THROUGH.items():
+            sub.add_parser(name, help=help_text, add_help=False).add_argument(
+                "args", nargs=argparse.REMAINDER
+            )
     return parser
 
 
@@ -1115,6 +1137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     INHERITED_ENV = dict(os.environ)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASS_THROUGH:
+        return _pass_through(argv[0], argv[1:])
     parser = build_parser(command_of(argv))
     # `run PHASE [options] -- CMD ...`: everything after the first -- is the command, verbatim
     cmd: list[str] = []

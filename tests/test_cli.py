@@ -937,3 +937,17 @@ def test_one_doctor_fix_heals_a_crash_during_release(
     after = cli("doctor")
     assert after.rc == 0 and after.out.startswith("OK: sprint "), after
     assert not os.path.lexists(os.path.join(started.phase("think"), "lock.d"))
+
+
+def test_sprint_sh_and_nanostack_get_their_arguments_untouched(started: Env, cli) -> None:
+    """`conductor sprint-sh ...` and `conductor nanostack ...` are handed everything after their
+    name (upstream's `claim PHASE --agent NAME` is positional), and are listed in --help."""
+    status = cli("sprint-sh", "status")
+    assert status.rc == 0, status
+    assert json.loads(status.out)["phases"]["think"]["state"] == "pending"
+    claimed = cli("sprint-sh", "claim", "think", "--agent", "agent-z")
+    assert (claimed.rc, claimed.out) == (0, "OK\n")
+    assert cli("--json", "status").json["phases"]["think"]["agent"] == "agent-z"
+    assert cli("nanostack").rc == 2  # its own usage, not ours
+    listed = cli("--help").out
+    assert "sprint-sh" in listed and "nanostack" in listed
