@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -91,7 +90,7 @@ def _first(exc: BaseException) -> str:
 def _replace(path: str, data: bytes) -> None:
     """Write path atomically, keeping its permission bits."""
     mode = os.stat(path).st_mode & 0o7777
-    tmp = os.path.join(os.path.dirname(path), f".{SESSION}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(os.path.dirname(path), f".{SESSION}.{os.urandom(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:

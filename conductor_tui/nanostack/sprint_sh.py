@@ -120,10 +120,14 @@ class Run:
 
     def mirror(self, sprint: Sprint) -> None:
         """Keep <store>/session.json in step with the sprint (see session.py)."""
+        if not os.path.isfile(os.path.join(self.root, "session.json")):
+            return
         self.mirror_graph([p.model_dump(exclude_none=True) for p in sprint.record.phases])
 
     def mirror_graph(self, graph: Sequence[Any]) -> None:
         """Mirror a graph into session.json; a failure is a warning, never the command's."""
+        if not os.path.isfile(os.path.join(self.root, "session.json")):
+            return  # no nanostack session: nothing to import, nothing to write
         from .session import mirror_session
 
         warning = mirror_session(self.root, graph)
