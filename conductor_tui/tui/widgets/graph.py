@@ -69,6 +69,10 @@ def _style(spec: str) -> Style:
 
 
 LINE_STYLE = Style(dim=True)
+# where the cursor goes until the user moves it: the first phase in the most pressing state
+INTERESTING = {
+    s: i for i, s in enumerate(("stale", "contested", "suspect", "malformed", "held", "ready"))
+}
 
 
 class PhaseGraph(ScrollView, can_focus=True):
@@ -105,6 +109,7 @@ class PhaseGraph(ScrollView, can_focus=True):
         self.layout_: GraphLayout | None = None
         self._graph: Graph = ()
         self._row_nodes: dict[int, list[str]] = {}
+        self._node_row: dict[str, int] = {}  # each phase's line
         self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._critical: frozenset[str] = frozenset()
         self._name_width = 0
@@ -117,17 +122,32 @@ class PhaseGraph(ScrollView, can_focus=True):
         self.snapshot = snapshot
         view = snapshot.view
         graph: Graph = tuple((pv.name, tuple(pv.depends_on)) for pv in view.phases) if view else ()
-        self._critical = frozenset(snapshot.critical)
+        critical = frozenset(snapshot.critical)
+        whole = critical != self._critical or snapshot.changed is None
+        self._critical = critical
         if graph != self._graph:
             self._graph = graph
             self._sources = frozenset(d for _, deps in graph for d in deps)
             self._relayout()
+            whole = True
         if snapshot.order and (
             not self.user_moved or self.selected is None or self.selected not in snapshot.order
         ):
             # until the user moves it, the cursor follows what most needs a person
             self.selected = self._first_interesting(snapshot)
-        self.refresh()
+        if whole or view is None:
+            self.refresh()
+            return
+        # only the lines of the phases whose view changed; with ages on show, the lines of the
+        # locked phases too (their ages move with the clock)
+        names = set(snapshot.changed or ())
+        if self.mode == "full" or self.list_mode:
+            names.update(pv.name for pv in view.phases if pv.lock is not None)
+        rows = {row for name in names if (row := self._node_row.get(name)) is not None}
+        top, width, height = self.scroll_offset.y, self.size.width, self.size.height
+        regions = [Region(0, row - top, width, 1) for row in rows if 0 <= row - top < height]
+        if regions:
+            self.refresh(*regions)
 
     def on_resize(self) -> None:
         self._relayout()
@@ -155,21 +175,27 @@ class PhaseGraph(ScrollView, can_focus=True):
             self._name_width = min(24, max(len(n) for n, _ in graph))
             self.virtual_size = Size(room, len(graph))
             self._row_nodes = {i: [name] for i, (name, _) in enumerate(graph)}
+            self._node_row = {name: i for i, (name, _) in enumerate(graph)}
         else:
             self.virtual_size = Size(chosen.width, chosen.height)
             rows: dict[int, list[str]] = {}
             for name, node in chosen.nodes.items():
                 rows.setdefault(node.row, []).append(name)
             self._row_nodes = rows
+            self._node_row = {name: node.row for name, node in chosen.nodes.items()}
         self._reveal(self.selected)
 
     def _first_interesting(self, snapshot: Snapshot) -> str:
-        for status in ("stale", "contested", "suspect", "malformed", "held", "ready"):
-            for name in snapshot.order:
-                pv = snapshot.phase(name)
-                if pv is not None and pv.status == status:
-                    return name
-        return snapshot.order[0]
+        """The first phase in the order with the most pressing state (one pass)."""
+        best, rank = snapshot.order[0], len(INTERESTING)
+        for name in snapshot.order:
+            pv = snapshot.phase(name)
+            r = INTERESTING.get(pv.status, rank) if pv is not None else rank
+            if r < rank:
+                best, rank = name, r
+                if r == 0:
+                    break
+        return best
 
     def watch_selected(self, old: str | None, phase: str | None) -> None:
         if phase is not None:

@@ -31,8 +31,16 @@ class SprintHeader(QuietStatic):
     def __init__(self, read_only: bool, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.read_only = read_only
+        self._made: tuple[tuple[object, ...], list[Text]] | None = None  # the last forms
 
     _last: tuple[Snapshot, str, Timing | None] | None = None
+
+    def _forms(self, timing: Timing) -> list[Text]:
+        """timing_forms(), made again only when the path or the estimate changed."""
+        key = _forms_key(timing)
+        if self._made is None or self._made[0] != key:
+            self._made = (key, timing_forms(timing))
+        return self._made[1]
 
     def on_resize(self) -> None:
         if self._last is not None:
@@ -71,7 +79,7 @@ class SprintHeader(QuietStatic):
         line = Text.assemble(mode, " ", counts)
         if timing is not None:
             room = width - line.cell_len - (len(GAP + note) if note else 0)
-            forms = timing_forms(timing)
+            forms = self._forms(timing)
             # the whole sprint id stays when the whole path and a labelled estimate leave room
             whole = forms[:2] if timing.estimate else forms[:1]
             with_id = [f for f in whole if f.cell_len + len(GAP + ident) <= room]
@@ -93,6 +101,11 @@ class SprintHeader(QuietStatic):
             line.append(GAP + note, style="italic")
         line.truncate(width, overflow="ellipsis")
         self.show_text(line)
+
+
+def _forms_key(timing: Timing) -> tuple[object, ...]:
+    """What timing_forms() reads of a timing."""
+    return (tuple(timing.critical), repr(timing.estimate))
 
 
 def timing_forms(timing: Timing) -> list[Text]:

@@ -174,7 +174,9 @@ class BatchLanes(QuietLines):
         objects (a reading keeps the view of every phase that did not change) and its bars the
         same, so a reading that changes one phase builds one lane again."""
         pvs = tuple(lane.phases)
-        key = (tuple(took.get(pv.name) for pv in pvs), longest, cells, room)
+        times = tuple(took.get(pv.name) for pv in pvs)
+        # the scale matters only to a lane with a bar to draw
+        key = (times, longest if any(t is not None for t in times) else None, cells, room)
         names = tuple(lane.batch.phases)
         kept = self._made.get(names)
         if kept is not None and kept[1] == key and _same_views(kept[0], pvs):
