@@ -15,10 +15,13 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Sequence
-from typing import Any
 
 from .upstream import log_phases, ready_from_graph
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 SESSION = "session.json"
 LOCK_WAIT_S = 3.0  # nanostack's own writers hold the lock for milliseconds

@@ -26,12 +26,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from .upstream import detect_agent, safe_segment
 
+TYPE_CHECKING = False  # typing itself costs milliseconds on every call
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from ..core.store import Sprint, Store
 
 USAGE = "Usage: sprint.sh <start|claim|complete|abort|status|batch|clean|next|unstuck>"

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself costs milliseconds on every call
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
 
 # The phases every nanostack install knows; a graph may also hold conductor's `build` stage.
 CORE_PHASES: tuple[str, ...] = ("think", "plan", "review", "security", "qa", "ship")
