@@ -116,6 +116,10 @@ class Snapshot:
         return self.view.phase(name)
 
 
+# lanes kept from a load: the batch list, its lanes, and the index of each phase's lane
+LanesKept = tuple[list[BatchView], list[Lane], dict[str, int]]
+
+
 @dataclass(frozen=True)
 class Graph:
     """What a sprint's phase graph alone decides, kept while sprint.json is the same file."""
@@ -174,6 +178,11 @@ class Loader:
         self._history: tuple[str, dict[str, list[float]]] | None = None  # (sprint id, its past)
         self._took: TookCache = {}  # done phases' durations: done is terminal, read once each
         self._critical = CriticalMemo()  # the critical path, while no phase turns done
+        self._run: tuple[Classes, frozenset[str], list[BatchView]] | None = None
+        # the lanes of the last load, by id() of the batch list they were made from (the list
+        # is kept with the plan): (the list, its lanes, each phase's lane)
+        self._lanes_kept: dict[int, LanesKept] = {}
+        self._next_lanes: dict[int, LanesKept] = {}
 
     def find(self) -> Sprint | None:
         """The sprint to show. What finding it reads is checked first (a listing and a few
@@ -316,14 +325,10 @@ class Loader:
         )
         self._known = {pv.name: (readings[pv.name], pv) for pv in view.phases}
         done = frozenset(pv.name for pv in view.phases if pv.status == "done")
-        lanes = [
-            Lane(b, [p for name in b.phases if (p := view.phase(name)) is not None])
-            for b in self._plan_of(sprint, graph, kinds, done)
-        ]
-        done_lanes = [
-            Lane(b, [p for name in b.phases if (p := view.phase(name)) is not None])
-            for b in batches_run(sprint.record.phases, kinds.classes, done)
-        ]
+        by_name = {pv.name: pv for pv in view.phases}
+        lanes = self._lanes(self._plan_of(sprint, graph, kinds, done), by_name, changed)
+        done_lanes = self._lanes(self._run_of(sprint, kinds, done), by_name, changed)
+        self._lanes_kept, self._next_lanes = self._next_lanes, {}
         timing = sprint_timing(
             sprint.record.phases, view, self._past(view), self._took, self._critical
         )
@@ -355,6 +360,40 @@ class Loader:
             timing=timing,
         )
 
+    def _lanes(
+        self,
+        batches: list[BatchView],
+        by_name: dict[str, PhaseView],
+        changed: frozenset[str] | None,
+    ) -> list[Lane]:
+        """The batches with their phases' views. For the same batch list as at the last load,
+        only the lanes holding a changed phase are made again; the others are the same Lane
+        objects (widgets keep what they drew of them)."""
+        kept = self._lanes_kept.get(id(batches))
+        if kept is not None and kept[0] is batches and changed is not None:
+            _, lanes, where = kept
+            lanes = list(lanes)
+            for name in changed:
+                i = where.get(name)
+                if i is not None:
+                    b = batches[i]
+                    lanes[i] = Lane(b, [p for n in b.phases if (p := by_name.get(n)) is not None])
+        else:
+            lanes = [
+                Lane(b, [p for n in b.phases if (p := by_name.get(n)) is not None]) for b in batches
+            ]
+            where = {n: i for i, b in enumerate(batches) for n in b.phases}
+        self._next_lanes[id(batches)] = (batches, lanes, where)
+        return lanes
+
+    def _run_of(self, sprint: Sprint, kinds: Classes, done: frozenset[str]) -> list[BatchView]:
+        """The batches already run, computed again only when the classes or done change."""
+        run = self._run
+        if run is None or run[0] is not kinds or run[1] != done:
+            run = (kinds, done, batches_run(sprint.record.phases, kinds.classes, done))
+            self._run = run
+        return run[2]
+
     def _past(self, view: SprintView) -> dict[str, list[float]]:
         """Durations of the project's earlier sprints, read once per sprint shown (only a new
         sprint, which archives this one, adds to them)."""
@@ -372,6 +411,8 @@ class Loader:
         self._full_at = float("-inf")
         self._took = {}
         self._critical = CriticalMemo()
+        self._run = None
+        self._lanes_kept = {}
 
     def _graph_of(self, sprint: Sprint) -> Graph:
         """The order and layers of the sprint's graph, computed once per sprint.json."""
