@@ -197,7 +197,13 @@ def test_views_round_trip_through_model_dump_and_model_validate() -> None:
         models.PhaseView(name="b", depends_on=["a"], status="done", state="done", done=done),
     ]
     view = models.SprintView(
-        sprint_id="s", project="/p", path="/p/s", store="/st", status="active", now=1.0, phases=phases
+        sprint_id="s",
+        project="/p",
+        path="/p/s",
+        store="/st",
+        status="active",
+        now=1.0,
+        phases=phases,
     )
     again = models.SprintView.model_validate(view.model_dump())
     assert again == view
@@ -232,3 +238,66 @@ def test_frozen_records_hash_and_refuse_writes() -> None:
         info.pid = 2  # type: ignore[misc]
     with pytest.raises(TypeError):
         hash(models.DoneRecord())
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    stamp=st.datetimes(
+        min_value=__import__("datetime").datetime(1, 1, 2),
+        max_value=__import__("datetime").datetime(9999, 12, 30),
+    ),
+    millis=st.booleans(),
+)
+def test_our_stamps_are_read_as_datetime_reads_them(stamp: Any, millis: bool) -> None:
+    """liveness reads its own stamps without importing datetime, to the same value."""
+    import datetime
+
+    from conductor_tui.core.liveness import _parse_utc, parse_iso
+
+    text = (
+        f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
+        f"T{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}"
+    )
+    if millis:
+        text += f".{stamp.microsecond // 1000:03d}"
+    text += "Z"
+    want = datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    assert _parse_utc(text) == want
+    assert parse_iso(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-29T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-11-21T24:00:00Z",
+        "2026-11-21 10:02:11Z",
+        "2026-11-21T10:02:11.1234Z",
+        "2026-11-21T10:02:11+00:00",
+        "２０26-11-21T10:02:11Z",
+    ],
+)
+def test_other_stamps_are_left_to_datetime(text: str) -> None:
+    import datetime
+
+    from conductor_tui.core.liveness import _parse_utc, parse_iso
+
+    assert _parse_utc(text) is None
+    try:
+        want: float | None = datetime.datetime.fromisoformat(
+            text.replace("Z", "+00:00")
+        ).timestamp()
+    except ValueError:
+        want = None
+    assert parse_iso(text) == want
+
+
+def test_the_vocabulary_words_are_the_literal_types_arguments() -> None:
+    import typing
+
+    from conductor_tui.core import vocab
+
+    for name, words in vocab.WORDS.items():
+        assert typing.get_args(getattr(vocab, name)) == words
+        assert getattr(models, name) is getattr(vocab, name)

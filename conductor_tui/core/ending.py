@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from . import fs
 from .errors import Fenced, Refused
@@ -23,6 +22,7 @@ from .liveness import iso
 from .models import EndRecord, LockMeta
 from .reading import LockState, end_record, history_entry, read_done
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .store import Sprint
 

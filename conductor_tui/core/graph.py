@@ -8,16 +8,20 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from typing import get_args
 
 from conductor_tui.core.errors import BadInput
-from conductor_tui.core.models import BatchView, Concurrency, PhaseDef
+from conductor_tui.core.models import BatchView, PhaseDef
+from conductor_tui.core.vocab import WORDS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from conductor_tui.core.vocab import Concurrency
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 MAX_NAME = 64
 MAX_SKILL_BYTES = 256 * 1024
 
-CLASSES: tuple[str, ...] = get_args(Concurrency)
+CLASSES: tuple[str, ...] = WORDS["Concurrency"]
 
 BUILTIN_CONCURRENCY: dict[str, Concurrency] = {
     "think": "read",
@@ -45,6 +49,11 @@ def valid_name(name: object) -> bool:
 
 def _check_item(index: int, item: object) -> PhaseDef:
     """Check one raw phase (index is 1-based, for messages) and build its model."""
+    return PhaseDef.model_validate(_checked(index, item))
+
+
+def _checked(index: int, item: object) -> dict[str, object]:
+    """One raw phase checked against the graph's rules, as the data of its model."""
     if not isinstance(item, dict):
         raise GraphError(f"phase {index} is not a JSON object (got {type(item).__name__})")
     if "name" not in item:
@@ -86,7 +95,7 @@ def _check_item(index: int, item: object) -> PhaseDef:
         )
     data = dict(item)
     data["depends_on"] = list(deps)
-    return PhaseDef.model_validate(data)
+    return data
 
 
 def _find_cycle(phases: Sequence[PhaseDef], stuck: set[str]) -> list[str]:
@@ -139,6 +148,25 @@ def validate_graph(raw: object) -> list[PhaseDef]:
     if not raw:
         raise GraphError("phase graph is empty")
     phases = [_check_item(index, item) for index, item in enumerate(raw, start=1)]
+    _check_whole(phases)
+    return phases
+
+
+def check_graph(phases: Sequence[PhaseDef]) -> None:
+    """validate_graph's rules, with its messages, for phases already read into records (a
+    sprint.json being opened): nothing is built again."""
+    if not phases:
+        raise GraphError("phase graph is empty")
+    for index, phase in enumerate(phases, start=1):
+        item = {"name": phase.name, "depends_on": phase.depends_on}
+        if phase.concurrency is not None:
+            item["concurrency"] = phase.concurrency
+        _checked(index, item)
+    _check_whole(phases)
+
+
+def _check_whole(phases: Sequence[PhaseDef]) -> None:
+    """Names unique, every dependency a phase of the graph, no cycle."""
     names: set[str] = set()
     for phase in phases:
         if phase.name in names:
@@ -152,7 +180,6 @@ def validate_graph(raw: object) -> list[PhaseDef]:
     if len(order) != len(phases):
         cycle = _find_cycle(phases, names.difference(order))
         raise GraphError("cycle: " + " -> ".join([*cycle, cycle[0]]))
-    return phases
 
 
 # ---------------------------------------------------------------- orderings and views

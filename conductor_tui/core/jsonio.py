@@ -6,9 +6,12 @@ import json
 import os
 import stat
 from collections.abc import Iterable
-from typing import Any
 
 from .limits import MAX_ARTIFACT, MAX_DEPTH, MAX_RECORD_BYTES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MAX_ARTIFACT", "MAX_RECORD_BYTES", "MalformedJSON", "dumps", "loads_strict"]
 

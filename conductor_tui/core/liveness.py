@@ -8,7 +8,11 @@ from collections.abc import Callable
 
 from .lean import Lean
 from .limits import UPSTREAM_STALE_S
-from .models import LockMeta, OwnerRecord, Verdict
+from .models import LockMeta, OwnerRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .vocab import Verdict
 
 # Processes that merely run the command for someone else: the holder is above them.
 WRAPPERS = frozenset(
@@ -61,7 +65,10 @@ def parse_iso(text: str | None) -> float | None:
     """Epoch seconds of an ISO-8601 UTC timestamp, or None when it cannot be read."""
     if not text or not isinstance(text, str) or len(text) > 40:
         return None
-    from datetime import datetime  # only where a lock is judged
+    fast = _parse_utc(text)
+    if fast is not None:
+        return fast
+    from datetime import datetime  # what _parse_utc does not read (1.3 ms to import)
 
     try:
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -70,6 +77,41 @@ def parse_iso(text: str | None) -> float | None:
     if stamp.tzinfo is None:
         return None
     return stamp.timestamp()
+
+
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _parse_utc(text: str) -> float | None:
+    """Our own stamps, YYYY-MM-DDTHH:MM:SSZ and YYYY-MM-DDTHH:MM:SS.mmmZ, read without datetime;
+    None for anything else (datetime then decides). Same value as datetime's timestamp()."""
+    if len(text) not in (20, 24) or text[-1] != "Z":
+        return None
+    if text[4] != "-" or text[7] != "-" or text[10] != "T" or text[13] != ":" or text[16] != ":":
+        return None
+    digits = text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
+    micro = 0
+    if len(text) == 24:
+        if text[19] != "." or not text[20:23].isdigit() or not text[20:23].isascii():
+            return None
+        micro = int(text[20:23]) * 1000
+    if not (digits.isdigit() and digits.isascii()):
+        return None
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if year < 1 or not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 59:
+        return None
+    if not 1 <= day <= _DAYS[month - 1] + (1 if month == 2 and leap else 0):
+        return None
+    # days from 1970-01-01 to the date (Howard Hinnant's days_from_civil)
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    whole = days * 86400 + hour * 3600 + minute * 60 + second
+    return (whole * 10**6 + micro) / 10**6
 
 
 def hostname() -> str:

@@ -8,13 +8,26 @@ from these annotations that hands anything unusual to pydantic (see lean.py).
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Literal
 
+from . import vocab
 from .lean import Lean
 from .lean import field as Field
-from .vocab import Concurrency, EndHow, PhaseStatus, UpstreamState, Verdict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    from .vocab import Concurrency, EndHow, PhaseStatus, UpstreamState, Verdict
 
 __all__ = ["Concurrency", "EndHow", "PhaseStatus", "UpstreamState", "Verdict"]
+
+
+def __getattr__(name: str) -> object:
+    """The vocabulary's Literal types, re-exported for the modules that import them from here
+    (built only when asked for: see vocab.py)."""
+    if name in vocab.WORDS:
+        return getattr(vocab, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Record(Lean):

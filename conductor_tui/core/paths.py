@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from .errors import BadInput
 from .lean import Lean
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PHASE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 MAX_PHASE = 64
