@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
@@ -18,7 +17,7 @@ from textual.timer import Timer
 from ..core.artifacts import check_artifact
 from ..core.errors import ConductorError
 from ..core.liveness import holder_process
-from ..core.paths import clean_name
+from ..core.paths import account_name, clean_name
 from ..core.store import Sprint
 from ..text import safe
 from .model import TICK, Loader, Snapshot
@@ -357,7 +356,8 @@ class ConductorApp(App[None]):
         return f"OK: reclaimed {phase!r} from {lock.agent!r}"
 
 
-def default_agent() -> str:
-    """The TUI's own identity: human-<user>."""
-    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "user"
-    return f"human-{clean_name(user, 'user')[:32]}"
+def default_agent(account: str | None = None) -> str:
+    """The TUI's own identity: human-<account>, with the system's name for the account (what
+    `whoami` prints), never $USER, which containers and tmux often leave unset or stale."""
+    name = account_name() if account is None else account
+    return f"human-{clean_name(name, 'user')[:32]}"

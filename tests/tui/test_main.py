@@ -161,10 +161,26 @@ def test_demo_cleans_up_when_its_pane_is_closed(tmp_path: Any) -> None:
         os.close(main_fd)
 
 
-def test_the_apps_agent_name_is_one_the_store_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A user name outside ASCII (josé) must still give a valid agent name to claim with."""
+def test_the_apps_agent_name_is_one_the_store_accepts() -> None:
+    """An account name outside ASCII (josé) must still give a valid agent name to claim with."""
     from conductor_tui.core.paths import check_agent
     from conductor_tui.tui.app import default_agent
 
-    monkeypatch.setenv("USER", "josé d'arc")
-    assert check_agent(default_agent()) == "human-jos__d_arc"
+    assert check_agent(default_agent("josé d'arc")) == "human-jos__d_arc"
+
+
+def test_the_apps_agent_name_is_the_systems_account_not_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """$USER is often unset or stale in containers and tmux: the name is what whoami says."""
+    import pwd
+
+    from conductor_tui.core.paths import check_agent, clean_name
+    from conductor_tui.tui.app import default_agent
+
+    monkeypatch.setenv("USER", "somebody-else")
+    monkeypatch.delenv("LOGNAME", raising=False)
+    whoami = pwd.getpwuid(os.geteuid()).pw_name
+    assert default_agent() == f"human-{clean_name(whoami, 'user')[:32]}"
+    assert "somebody-else" not in default_agent()
+    assert check_agent(default_agent()) == default_agent()
