@@ -57,7 +57,7 @@ QUOTED_UPSTREAM_S: dict[tuple[str, int], float] = {
     ("batch", 200): 108.0,
 }
 TARGET_STATUS_7_MS = 100.0
-TARGET_LARGE_MS = 500.0
+TARGET_LARGE_MS = 150.0  # issue 11 (was 500)
 TARGET_LARGE_PHASES = 1000
 
 
@@ -547,7 +547,8 @@ def quoted(rows: Sequence[Series]) -> tuple[str, list[dict[str, Any]]]:
     ours = {(s.command, s.phases): s for s in rows if s.times_s}
     lines = [
         "Comparison with upstream nanostack sprint.sh -- upstream figures are QUOTED from the",
-        "issue (measured by the CEO on this machine type), NOT measured by this script:",
+        "issue (measured by the CEO on this machine type), NOT measured by this script",
+        "(bench/bench_upstream.py measures both side by side, in one run):",
         f"  {'command':<8} {'phases':>6}  {'upstream (quoted)':>17}  {'ours median':>12}  speed-up",
     ]
     data: list[dict[str, Any]] = []
