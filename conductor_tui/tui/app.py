@@ -20,7 +20,7 @@ from ..core.liveness import holder_process
 from ..core.paths import account_name, clean_name
 from ..core.store import Sprint
 from ..text import safe
-from .model import TICK, Loader, Snapshot
+from .model import TICK, Attention, Loader, Snapshot
 from .pacing import CpuBudget
 from .screens.details import DetailsScreen, PhaseDetails
 from .screens.help import HelpScreen
@@ -87,6 +87,7 @@ class ConductorApp(App[None]):
         read_only: bool = False,
         watch: bool = True,
         poll: bool = False,
+        bell: bool = True,
         tick_s: float | None = 1.0,
         on_exit: Callable[[], None] | None = None,
         initial: Snapshot | None = None,
@@ -115,6 +116,9 @@ class ConductorApp(App[None]):
             tuple[float, Snapshot]
         ] = []  # (monotonic time, snapshot): for benchmarks
         self.keep_applied = False
+        self.ring = bell  # ring the terminal bell with an alert's toast
+        self.rings = 0  # bells rung (for tests)
+        self._alerted: frozenset[tuple[str, ...]] | None = None  # None: no reading seen yet
 
     # ---------------------------------------------------------------- screens
 
@@ -283,11 +287,35 @@ class ConductorApp(App[None]):
         if self.bridge is not None and self.loader.sprint is not None:
             self.bridge.watch_sprint(self.loader.sprint.path)
         self.snapshot = snap
+        self._alert(snap)
         if isinstance(self.screen, DetailsScreen):
             self.screen.reload()
         if self.keep_applied:
             self.applied.append((time.monotonic(), snap))
         self.reload_cost = snap.load_s + (time.perf_counter() - started)
+
+    def _alert(self, snap: Snapshot) -> None:
+        """A toast for each new alarm (a lock turned stale or suspect, a double grant, a fenced
+        completion) and one bell for them all. What the first reading already shows is on the
+        attention list and rings nothing: only what happens while the app watches does."""
+        if snap.view is None:
+            return
+        now = alerts(snap)
+        before, self._alerted = self._alerted, frozenset(now)
+        if before is None:
+            return
+        new = [item for key, item in now.items() if key not in before]
+        for item in new:
+            self.notify(
+                f"{item.phase}: {safe(item.text, 300)}",
+                title=ALERT_TITLE[item.kind],
+                severity="error" if item.kind in ("stale", "contested") else "warning",
+                timeout=12,
+                markup=False,
+            )
+        if new and self.ring:
+            self.rings += 1
+            self.bell()
 
     # ---------------------------------------------------------------- actions
 
@@ -354,6 +382,33 @@ class ConductorApp(App[None]):
         if not lock.agent and lock.evidence:
             return f"OK: {phase!r}: {lock.evidence[0]}"
         return f"OK: reclaimed {phase!r} from {lock.agent!r}"
+
+
+ALERT_TITLE = {
+    "stale": "stale lock",
+    "suspect": "lease ran out",
+    "contested": "double grant",
+    "fenced": "fenced completion",
+}
+
+
+def alerts(snap: Snapshot) -> dict[tuple[str, ...], Attention]:
+    """The alarms in a reading, each keyed by what makes it the same alarm at the next reading:
+    a lock's holder and epoch (its evidence text changes as time passes), a fenced event's text
+    (which names its instant)."""
+    out: dict[tuple[str, ...], Attention] = {}
+    for item in snap.attention:
+        if item.kind not in ALERT_TITLE:
+            continue
+        pv = snap.phase(item.phase)
+        lock = pv.lock if pv is not None else None
+        key: tuple[str, ...]
+        if item.kind == "fenced" or lock is None:
+            key = (item.kind, item.phase, item.text)
+        else:
+            key = (item.kind, item.phase, lock.agent, str(lock.epoch))
+        out.setdefault(key, item)
+    return out
 
 
 def default_agent(account: str | None = None) -> str:

@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--read-only", action="store_true", help="watch only: no key changes the store")
     p.add_argument("--poll", action="store_true", help="poll the disk (no inotify, e.g. NFS)")
     p.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal")
+    p.add_argument(
+        "--no-bell",
+        action="store_true",
+        help="no terminal bell when a lock turns stale, a double grant appears or a fenced "
+        "completion is logged (the toast still shows)",
+    )
     p.add_argument("--skills", action="append", help="a skill root to search for SKILL.md")
     p.add_argument(
         "--demo",
@@ -184,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             agent=agent,
             read_only=args.read_only,
             poll=args.poll,
+            bell=not args.no_bell,
             on_exit=agents.cleanup if agents is not None else None,
             initial=first,
         )
