@@ -215,6 +215,7 @@ class Lean:
 
     __lean_fields__: tuple[tuple[str, str, Any, Callable[[], Any] | None], ...] = ()
     __lean_names__: frozenset[str] = frozenset()
+    __lean_order__: tuple[str, ...] = ()
     __lean_defaults__: dict[str, Any] = {}
     __lean_factories__: tuple[tuple[str, Callable[[], Any]], ...] = ()
     __lean_required__: frozenset[str] = frozenset()
@@ -247,6 +248,7 @@ class Lean:
             fields[name] = [annotation, default, factory]
         cls.__lean_fields__ = tuple((n, a, d, f) for n, (a, d, f) in fields.items())
         cls.__lean_names__ = frozenset(fields)
+        cls.__lean_order__ = tuple(fields)
         cls.__lean_defaults__ = {
             n: d for n, (_, d, f) in fields.items() if f is None and d is not MISSING
         }
@@ -287,7 +289,7 @@ class Lean:
 
     @classmethod
     def _positional(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        order = [name for name, *_ in cls.__lean_fields__]
+        order = cls.__lean_order__
         if len(args) > len(order):
             raise TypeError(f"{cls.__name__} takes {len(order)} positional arguments")
         given = dict(zip(order, args, strict=False))

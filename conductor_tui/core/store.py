@@ -137,6 +137,7 @@ class Sprint:
         self.path = path
         self.record = record
         self.defs: dict[str, PhaseDef] = {p.name: p for p in record.phases}
+        self._paths: dict[str, PhasePaths] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -159,7 +160,12 @@ class Sprint:
 
     def paths(self, phase: str) -> PhasePaths:
         """The paths of a phase of this sprint (a name from the sprint's own graph)."""
-        return PhasePaths(os.path.join(self.path, phase))
+        known = self._paths.get(phase)
+        if known is None:
+            known = PhasePaths(os.path.join(self.path, phase))
+            if phase in self.defs:
+                self._paths[phase] = known
+        return known
 
     def phase_dir(self, phase: str) -> str:
         """The directory of a validated phase of this sprint."""
