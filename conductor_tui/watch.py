@@ -148,6 +148,7 @@ class ChangeBridge:
         quiet_s: float = 0.008,
         max_wait_s: float = 0.05,
         rescan_s: float | None = 15.0,
+        native: Callable[[], BaseObserver] = Observer,
     ) -> None:
         self._store = os.path.abspath(store_root)
         self._conductor = os.path.join(self._store, "conductor")
@@ -180,6 +181,9 @@ class ChangeBridge:
 
         self._thread: threading.Thread | None = None
         self._bursts = 0
+        # the platform's own file events (inotify, FSEvents, kqueue, ...): watchdog's choice
+        self._native = native
+        self.fallback: str | None = None  # why the bridge polls although not asked to
 
     @property
     def bursts(self) -> int:
@@ -202,9 +206,18 @@ class ChangeBridge:
             if self._stopping:  # stop() ran between the two locks
                 return
             # Built here, not in __init__: the inotify observer starts a reader thread at once.
-            observer = PollingObserver(timeout=POLL_INTERVAL_S) if self._poll else Observer()
-            observer.start()
-            self._observer = observer
+            if self._poll:
+                observer: BaseObserver = PollingObserver(timeout=POLL_INTERVAL_S)
+                observer.start()
+                self._observer = observer
+            else:
+                try:
+                    observer = self._native()
+                    observer.start()
+                except Exception as exc:  # no inotify here, or none left: poll instead
+                    self._fall_back_locked(f"{type(exc).__name__}: {exc}")
+                else:
+                    self._observer = observer
             self._reconcile_locked()  # a write right after start() must not be missed
             self._thread = threading.Thread(target=self._run, name="conductor-watch", daemon=True)
             self._thread.start()
@@ -343,10 +356,25 @@ class ChangeBridge:
         finally:
             self._bursts += 1
 
+    def _fall_back_locked(self, reason: str) -> None:
+        """The platform's file events failed (none on this system, or a limit reached): poll
+        the store instead, from now on. Every event style reaches _record the same way, so
+        nothing else changes; the periodic rescan stays as it is."""
+        log.warning(
+            "watch: file events unavailable (%s); polling every %s s", reason, POLL_INTERVAL_S
+        )
+        self.fallback = reason
+        self._poll = True
+        old, self._observer = self._observer, PollingObserver(timeout=POLL_INTERVAL_S)
+        self._scheduled.clear()
+        self._observer.start()
+        if old is not None:
+            old.stop()  # not joined: a daemon; its emitters may wait on a reader that failed
+
     def _replace_observer_locked(self) -> None:
         """Start over with a new observer and a new inotify reader (the old reader is dead)."""
         log.warning("watch: the inotify reader thread died; restarting the watches")
-        old, self._observer = self._observer, Observer()
+        old, self._observer = self._observer, self._native()
         self._scheduled.clear()
         self._observer.start()
         if old is not None:
@@ -411,8 +439,11 @@ class ChangeBridge:
                 except FileNotFoundError:
                     pass  # vanished since the check: the next round watches its parent instead
                 except OSError as exc:
-                    # E.g. the inotify watch limit: say so once; the rescan keeps the app current.
-                    if path not in self._warned:
+                    if not self._poll:  # e.g. the inotify watch limit: poll everything instead
+                        self._fall_back_locked(f"watching {path}: {exc}")
+                        added.add(self._store)  # the app re-reads what the gap may hide
+                        break
+                    if path not in self._warned:  # polling cannot fail this way; say it once
                         self._warned.add(path)
                         log.warning("watch: cannot watch %s: %s", path, exc)
                 else:

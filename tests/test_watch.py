@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from watchdog.observers import Observer
 
 from conductor_tui.watch import ChangeBridge
 
@@ -378,3 +380,47 @@ def test_watchdogs_overwrite_warning_is_silenced_and_others_are_not() -> None:
     assert done.returncode == 0, done.stderr
     assert "already exists" not in done.stderr
     assert "something else went wrong" in done.stderr
+
+
+# ---------------------------------------------------------------------- falling back to polling
+
+
+def _no_file_events() -> Observer:  # type: ignore[valid-type]
+    """A platform without file events for this process (inotify_init's ENOSYS or EMFILE)."""
+    raise OSError(errno.EMFILE, "inotify instance limit reached")
+
+
+class _FullObserver(Observer):  # type: ignore[misc,valid-type]
+    """The platform's observer on a system whose inotify watch limit is reached: it starts,
+    and every watch it is asked for fails as inotify_add_watch does (ENOSPC)."""
+
+    def schedule(self, *args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+
+def test_no_file_events_at_start_falls_back_to_polling(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridge = bridges(str(store), str(sprint), rec, native=_no_file_events)
+    assert bridge.fallback is not None and "inotify instance limit" in bridge.fallback
+
+    write_atomic(sprint / "think" / "done")  # seen by polling, named as the file itself
+    rec.wait_for_path(sprint / "think" / "done")
+
+
+def test_a_watch_limit_reached_falls_back_to_polling(layout, bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridge = bridges(str(store), str(sprint), rec, native=_FullObserver)
+    assert bridge.fallback is not None and "watch limit" in bridge.fallback
+
+    write_atomic(sprint / "think" / "done")
+    rec.wait_for_path(sprint / "think" / "done")
+    run_py(f"open({str(store / 'audit.log')!r}, 'a').write('{{}}\\n')")
+    rec.wait_for_path(store / "audit.log")
+
+
+def test_native_events_need_no_fallback(layout, bridges) -> None:
+    store, sprint = layout
+    bridge = bridges(str(store), str(sprint), Recorder())
+    assert bridge.fallback is None

@@ -118,6 +118,7 @@ class ConductorApp(App[None]):
         self.keep_applied = False
         self.ring = bell  # ring the terminal bell with an alert's toast
         self.rings = 0  # bells rung (for tests)
+        self._fallback_said = False
         self._alerted: frozenset[tuple[str, ...]] | None = None  # None: no reading seen yet
 
     # ---------------------------------------------------------------- screens
@@ -166,6 +167,20 @@ class ConductorApp(App[None]):
             poll=self.poll,
         )
         self.bridge.start()
+        self._say_fallback()
+
+    def _say_fallback(self) -> None:
+        """Say once that the watcher fell back to polling (at start, or when a watch failed)."""
+        bridge = self.bridge
+        if bridge is None or bridge.fallback is None or self._fallback_said:
+            return
+        self._fallback_said = True
+        self.notify(
+            f"no file events here ({safe(bridge.fallback, 200)}): polling the store",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
 
     def on_unmount(self) -> None:
         if self.bridge is not None:
@@ -235,6 +250,7 @@ class ConductorApp(App[None]):
         self.request_reload(now=True)  # the user's own action shows at once
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        self._say_fallback()
         if not message.paths and time.monotonic() - self.snapshot_at < self._idle_period():
             return  # the bridge's periodic rescan, and we read the store recently enough
         self.request_reload(message.paths)
