@@ -132,8 +132,9 @@ def advice(what: str) -> str:
     """What to do where Landlock is missing, for `what` (an option spelling differs by command)."""
     return (
         "run it on Linux 5.13 or later with Landlock enabled (`landlock` in the kernel's lsm= "
-        "list), or use the agent host's own read-only mode (Codex `--sandbox read-only`, Claude "
-        f"Code's plan mode), or pass {what} to run it without the kernel sandbox"
+        "list), or use the agent host's own sandbox (Codex `--sandbox read-only`; Claude Code's "
+        "sandbox settings with the project denied for writing, or its plan mode), or pass "
+        f"{what} to run it without the kernel sandbox"
     )
 
 

@@ -536,7 +536,13 @@ def test_missing_landlock_refuses_with_what_to_do(scratch: Scratch) -> None:
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     message = proc.stderr.strip()
     assert len(message.splitlines()) == 1 and message.startswith("ERROR: ")
-    for needle in ("Landlock", "Linux 5.13", "--sandbox read-only", "--allow-unsandboxed"):
+    for needle in (
+        "Landlock",
+        "Linux 5.13",
+        "--sandbox read-only",  # Codex's own sandbox
+        "Claude Code's sandbox settings",
+        "--allow-unsandboxed",
+    ):
         assert needle in message, message
     assert not (scratch.tmp / "ran").exists()
     as_json = subprocess.run(
@@ -554,6 +560,20 @@ def test_missing_landlock_refuses_with_what_to_do(scratch: Scratch) -> None:
         and obj["error"] == "no_sandbox"
         and "--allow-unsandboxed" in obj["message"]
     )
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32", "freebsd14"])
+def test_off_linux_there_is_no_landlock_and_the_reason_says_so(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On macOS, Windows or a BSD the sandbox is unavailable (no system call is tried), and the
+    refusal names the platform; the advice names the hosts' own sandboxes."""
+    monkeypatch.setattr(sandbox.sys, "platform", platform)
+    with pytest.raises(sandbox.Unavailable) as caught:
+        sandbox.abi_version({})
+    assert platform in caught.value.message and "Linux feature" in caught.value.message
+    advice = sandbox.advice("--allow-unsandboxed")
+    assert "Codex `--sandbox read-only`" in advice and "Claude Code's sandbox settings" in advice
 
 
 def test_allow_unsandboxed_warns_and_runs(scratch: Scratch) -> None:
