@@ -105,7 +105,9 @@ def cursor(event: str, workspace: str, **extra: Any) -> dict[str, Any]:
             duration=150,
         )
     elif event == "sessionStart":
-        base.update(session_id=CURSOR_CONVERSATION, is_background_agent=False, composer_mode="agent")
+        base.update(
+            session_id=CURSOR_CONVERSATION, is_background_agent=False, composer_mode="agent"
+        )
     elif event == "stop":
         base.update(status="completed", loop_count=0)
     base.update(extra)

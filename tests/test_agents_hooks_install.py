@@ -108,8 +108,9 @@ def test_merge_install_twice_uninstall_byte_identical(tmp_path: Path, host: str,
     original = formats(USER[host])[fmt]
     path.write_bytes(original)
 
-    first = hooks("install", "--for", host, "--project", str(tmp_path), "--conductor", CONDUCTOR,
-                  cwd=tmp_path)
+    first = hooks(
+        "install", "--for", host, "--project", str(tmp_path), "--conductor", CONDUCTOR, cwd=tmp_path
+    )
     assert first.returncode == 0, first.stderr
     installed = path.read_bytes()
     value = json.loads(installed)
@@ -120,8 +121,17 @@ def test_merge_install_twice_uninstall_byte_identical(tmp_path: Path, host: str,
     assert found[OUR_EVENTS[host][1]] == [f"{CONDUCTOR} hooks run post-tool-use --for {host}"]
     assert installed.startswith(original[: original.index(b"hooks") - 1])  # edited in place
 
-    again = hooks("install", "--for", host, "--project", str(tmp_path), "--conductor", CONDUCTOR,
-                  "--json", cwd=tmp_path)
+    again = hooks(
+        "install",
+        "--for",
+        host,
+        "--project",
+        str(tmp_path),
+        "--conductor",
+        CONDUCTOR,
+        "--json",
+        cwd=tmp_path,
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["files"][0]["action"] == "unchanged"
     assert path.read_bytes() == installed
@@ -139,7 +149,9 @@ def test_a_file_we_created_is_removed_with_its_folder(tmp_path: Path, host: str)
     if host == "cursor":
         assert value["version"] == 1
     assert sorted(ours(host, value)) == sorted(OUR_EVENTS[host])
-    assert hooks("uninstall", "--for", host, "--project", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert (
+        hooks("uninstall", "--for", host, "--project", str(tmp_path), cwd=tmp_path).returncode == 0
+    )
     assert os.listdir(tmp_path) == []
 
 
@@ -150,17 +162,38 @@ def test_another_conductor_path_replaces_ours_and_keeps_the_users_hook_in_our_gr
     path.parent.mkdir()
     original = formats(USER_CLAUDE)[0]
     path.write_bytes(original)
-    hooks("install", "--for", "claude", "--project", str(tmp_path), "--conductor", "/a/conductor",
-          cwd=tmp_path)
-    moved = hooks("install", "--for", "claude", "--project", str(tmp_path), "--conductor",
-                  "/b/conductor", cwd=tmp_path)
+    hooks(
+        "install",
+        "--for",
+        "claude",
+        "--project",
+        str(tmp_path),
+        "--conductor",
+        "/a/conductor",
+        cwd=tmp_path,
+    )
+    moved = hooks(
+        "install",
+        "--for",
+        "claude",
+        "--project",
+        str(tmp_path),
+        "--conductor",
+        "/b/conductor",
+        cwd=tmp_path,
+    )
     assert moved.returncode == 0, moved.stderr
     value = json.loads(path.read_text())
-    assert all(c == [c[0]] and c[0].startswith("/b/conductor") for c in ours("claude", value).values())
+    assert all(
+        c == [c[0]] and c[0].startswith("/b/conductor") for c in ours("claude", value).values()
+    )
     # the user adds a hook of theirs to our Stop group
     value["hooks"]["Stop"][0]["hooks"].append({"type": "command", "command": "say done"})
     path.write_text(json.dumps(value, indent=2) + "\n")
-    assert hooks("uninstall", "--for", "claude", "--project", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert (
+        hooks("uninstall", "--for", "claude", "--project", str(tmp_path), cwd=tmp_path).returncode
+        == 0
+    )
     left = json.loads(path.read_text())
     assert ours("claude", left) == {}
     assert left["hooks"]["Stop"] == [{"hooks": [{"type": "command", "command": "say done"}]}]
@@ -186,8 +219,14 @@ def test_user_settings_and_codex_home(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b'{"hooks": []}', b'{"hooks": {"Stop": {}}}', b"[1, 2]", b'{"a": 1, "a": 2}',
-     b"\xff\xfe"],
+    [
+        b"{not json",
+        b'{"hooks": []}',
+        b'{"hooks": {"Stop": {}}}',
+        b"[1, 2]",
+        b'{"a": 1, "a": 2}',
+        b"\xff\xfe",
+    ],
 )
 def test_malformed_settings_is_refused_untouched(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / SETTINGS["claude"]

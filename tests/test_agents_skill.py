@@ -78,15 +78,26 @@ def test_install_twice_then_uninstall_leaves_the_project_as_it_was(
     assert meta["name"] == "conductor"
     for trigger in ("/conductor", "sprint", "claim", "BLOCKED", "fenced"):
         assert trigger in meta["description"]
-    for command in ("conductor next", "conductor claim", "conductor heartbeat", "conductor why",
-                    "conductor resume", "conductor context", "conductor abort",
-                    "conductor artifact new", "--artifact", "context_checkpoint",
-                    "conductor run"):
+    for command in (
+        "conductor next",
+        "conductor claim",
+        "conductor heartbeat",
+        "conductor why",
+        "conductor resume",
+        "conductor context",
+        "conductor abort",
+        "conductor artifact new",
+        "--artifact",
+        "context_checkpoint",
+        "conductor run",
+    ):
         assert command in text, command
     assert "Exit 1" in text and "Exit 2" in text and "read phases" in text.lower()
     assert (project / CURSOR_SKILL).read_text() == text
     agents = (project / "AGENTS.md").read_text()
-    assert agents.count("<!-- conductor:begin ") == 1 and agents.count("<!-- conductor:end -->") == 1
+    assert (
+        agents.count("<!-- conductor:begin ") == 1 and agents.count("<!-- conductor:end -->") == 1
+    )
     if existing:
         assert agents.startswith(existing.decode())
 
@@ -97,10 +108,15 @@ def test_install_twice_then_uninstall_leaves_the_project_as_it_was(
 
 def test_a_section_edited_around_keeps_the_users_edits(tmp_path: Path) -> None:
     (tmp_path / "AGENTS.md").write_text("# Rules\n")
-    assert skill("install", "--for", "codex", "--project", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert (
+        skill("install", "--for", "codex", "--project", str(tmp_path), cwd=tmp_path).returncode == 0
+    )
     with open(tmp_path / "AGENTS.md", "a") as f:
         f.write("\n## Added after install\nmore\n")
-    assert skill("uninstall", "--for", "codex", "--project", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert (
+        skill("uninstall", "--for", "codex", "--project", str(tmp_path), cwd=tmp_path).returncode
+        == 0
+    )
     assert (tmp_path / "AGENTS.md").read_text() == "# Rules\n\n## Added after install\nmore\n"
 
 
@@ -143,8 +159,15 @@ def test_a_symlinked_agents_md_is_refused(tmp_path: Path) -> None:
     real.write_text("shared rules\n")
     (tmp_path / "project").mkdir()
     (tmp_path / "project" / "AGENTS.md").symlink_to(real)
-    done = skill("install", "--for", "opencode", "--project", str(tmp_path / "project"),
-                 "--json", cwd=tmp_path)
+    done = skill(
+        "install",
+        "--for",
+        "opencode",
+        "--project",
+        str(tmp_path / "project"),
+        "--json",
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     reply = json.loads(done.stdout)
     assert reply["ok"] is False and "symlink" in reply["message"]
