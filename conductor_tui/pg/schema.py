@@ -81,7 +81,10 @@ MIGRATIONS: dict[int, list[str]] = {
             agent        text NOT NULL DEFAULT '',
             host         text,
             holder_pid   integer,
+            holder_start bigint,
             claimed_at   timestamptz,
+            heartbeat_at timestamptz,
+            ttl_s        double precision,
             how          text NOT NULL
                          CHECK (how IN ('done', 'aborted', 'reclaimed', 'superseded', 'crashed')),
             by_agent     text NOT NULL DEFAULT '',

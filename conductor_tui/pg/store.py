@@ -932,8 +932,9 @@ class PgSprint:
             )
         conn.execute(
             "INSERT INTO claims (sprint_id, phase, token, epoch, agent, host, holder_pid, "
-            "claimed_at, how, by_agent, ended_at, reason, nonce) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, now(), %s, %s)",
+            "holder_start, claimed_at, heartbeat_at, ttl_s, how, by_agent, ended_at, reason, "
+            "nonce) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), to_timestamp(%s), "
+            "%s, %s, %s, now(), %s, %s)",
             (
                 self.sprint_id,
                 row.name,
@@ -942,7 +943,10 @@ class PgSprint:
                 row.agent or "",
                 row.host,
                 row.pid,
+                row.start,
                 row.claimed,
+                row.beat,
+                row.ttl,
                 how,
                 by,
                 reason,
