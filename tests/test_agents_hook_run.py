@@ -53,6 +53,15 @@ def heartbeats(store: str, agent: str) -> int:
     return sum(1 for e in events if e["event"] == "sprint_heartbeat" and e.get("agent") == agent)
 
 
+def settle(store: str, agent: str, count: int) -> None:
+    """Wait (bounded) until the agent has count heartbeats: the hook renews in a detached child
+    after the host's call has returned."""
+    deadline = time.monotonic() + 30
+    while heartbeats(store, agent) < count:
+        assert time.monotonic() < deadline, f"{agent} never reached {count} heartbeats"
+        time.sleep(0.02)
+
+
 def holder() -> int:
     return os.getpid()
 
@@ -65,7 +74,7 @@ def test_post_tool_use_renews_the_calling_agents_lease_and_is_throttled(world) -
 
     done = run_hook("post-tool-use", "claude", payload, cwd=project)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-    assert heartbeats(store, CLAUDE_AGENT) == 1
+    settle(store, CLAUDE_AGENT, 1)
     assert heartbeats(store, CODEX_AGENT) == 0
     view = sprint.view()
     think, docs = view.phase("think"), view.phase("docs")
@@ -81,7 +90,8 @@ def test_post_tool_use_renews_the_calling_agents_lease_and_is_throttled(world) -
     state = state_path(store, CLAUDE_AGENT)
     last = float(Path(state).read_text())
     Path(state).write_text(f"{last - RENEW_EVERY_S - 1}\n")  # as if 31 s had passed
-    assert run_hook("post-tool-use", "claude", payload, cwd=project).returncode == 0
+    in_process = clean_env(CONDUCTOR_HOOK_NO_FORK="1")  # renewed before the hook returns
+    assert run_hook("post-tool-use", "claude", payload, cwd=project, env=in_process).returncode == 0
     assert heartbeats(store, CLAUDE_AGENT) == 2
 
 
@@ -95,7 +105,7 @@ def test_codex_and_cursor_payloads_name_their_agent(world, host, make, agent) ->
     event = "PostToolUse" if host == "codex" else "postToolUse"
     done = run_hook("post-tool-use", host, make(event, project), cwd=str(Path(project).parent))
     assert done.returncode == 0 and done.stdout == ""
-    assert heartbeats(store, agent) == 1  # found from the payload's cwd / workspace root
+    settle(store, agent, 1)  # found from the payload's cwd / workspace root
 
 
 def test_nanostack_agent_wins_over_the_payload(world) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +114,7 @@ def test_nanostack_agent_wins_over_the_payload(world) -> None:  # type: ignore[n
     env = clean_env(NANOSTACK_AGENT="alice")
     done = run_hook("post-tool-use", "claude", claude("PostToolUse", project), cwd=project, env=env)
     assert done.returncode == 0
-    assert heartbeats(store, "alice") == 1
+    settle(store, "alice", 1)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 
 from . import payload as hookpayload
@@ -93,7 +94,7 @@ def renew_in(root: str, base: str, agent: str) -> list[str]:
     return renewed
 
 
-def renew(
+def due(
     raw: bytes,
     *,
     host: str,
@@ -104,9 +105,9 @@ def renew(
     now: float | None = None,
     every: float = RENEW_EVERY_S,
     env: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """Renew the calling agent's leases if due. Returns what happened (for tests and --json):
-    {"agent": ..., "renewed": [...], "throttled": [store roots skipped], "skipped": reason}."""
+) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """(agent, [(store root, project) to renew in], [store roots throttled]). A renewal found
+    due is recorded in the throttle file at once, so that the next tool calls skip it."""
     from ..core.paths import AGENT_RE, MAX_AGENT, find_store
 
     now = time.time() if now is None else now
@@ -114,13 +115,14 @@ def renew(
     if agent is None:
         agent, _stable = hookpayload.agent_for(data, host, env)
     if len(agent) > MAX_AGENT or not AGENT_RE.fullmatch(agent):
-        return {"agent": agent, "renewed": [], "throttled": [], "skipped": "invalid agent name"}
+        return agent, [], []
     here = cwd or os.getcwd()
     bases = [os.path.abspath(project)] if project else [here]
     agent_cwd = hookpayload.cwd_of(data)
     if not project and agent_cwd and agent_cwd not in bases:
         bases.append(agent_cwd)
-    out: dict[str, Any] = {"agent": agent, "renewed": [], "throttled": [], "skipped": None}
+    todo: list[tuple[str, str]] = []
+    throttled: list[str] = []
     seen: set[str] = set()
     for base in bases:
         root = find_store(store, base, env)
@@ -130,17 +132,77 @@ def renew(
         path = state_path(root, agent)
         last = last_renewal(path)
         if last is not None and 0 <= now - last < every:
-            out["throttled"].append(root)
+            throttled.append(root)
             continue
         mark_renewal(path, now)
-        out["renewed"].extend(renew_in(root, base, agent))
-    return out
+        todo.append((root, base))
+    return agent, todo, throttled
+
+
+def renew(raw: bytes, *, host: str, **options: Any) -> dict[str, Any]:
+    """Renew the calling agent's leases now if due (no fork): what happened, for tests.
+    {"agent": ..., "renewed": [phases], "throttled": [store roots skipped]}."""
+    agent, todo, throttled = due(raw, host=host, **options)
+    renewed = [phase for root, base in todo for phase in renew_in(root, base, agent)]
+    return {"agent": agent, "renewed": renewed, "throttled": throttled}
+
+
+def _spawn(agent: str, todo: list[tuple[str, str]]) -> bool:
+    """Start `python -m conductor_tui.agents.renew AGENT ROOT BASE...` in a session of its own,
+    its standard streams on /dev/null from the start, and do not wait for it: the host waits
+    for EOF on the hook's stdout and stderr, which the renewal then never holds. False when it
+    could not be started (the caller then renews itself)."""
+    spawn = getattr(os, "posix_spawn", None)
+    if spawn is None:
+        return False
+    argv = [sys.executable, "-m", "conductor_tui.agents.renew", agent]
+    for root, base in todo:
+        argv += [root, base]
+    null = os.devnull
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, null, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0),
+    ]
+    try:
+        spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
 
 
 def hook_main(
     raw: bytes, *, host: str, store: str | None, project: str | None, agent: str | None
 ) -> int:
-    """The hook itself: renew if due, say nothing, exit 0 whatever happens."""
+    """The hook itself: decide whether a renewal is due (the fast part), then leave the renewal
+    to a detached process, so that the host's tool call waits only for the decision. Says
+    nothing, exits 0 whatever happens. CONDUCTOR_HOOK_NO_FORK=1 renews in the hook itself."""
+    todo: list[tuple[str, str]] = []
+    name = ""
     with contextlib.suppress(BaseException):  # a renewal never fails or blocks the tool call
-        renew(raw, host=host, store=store, project=project, agent=agent)
+        name, todo, _ = due(raw, host=host, store=store, project=project, agent=agent)
+    if not todo:
+        return 0
+    with contextlib.suppress(BaseException):
+        if os.environ.get("CONDUCTOR_HOOK_NO_FORK") != "1" and _spawn(name, todo):
+            return 0
+        for root, base in todo:
+            renew_in(root, base, name)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """The detached renewal: AGENT ROOT BASE [ROOT BASE...]; exit 0 whatever happens."""
+    from ..core.paths import AGENT_RE
+
+    if len(argv) < 3 or len(argv) % 2 == 0 or not AGENT_RE.fullmatch(argv[0]):
+        return 0
+    pairs = argv[1:]
+    for i in range(0, len(pairs), 2):
+        with contextlib.suppress(BaseException):
+            renew_in(pairs[i], pairs[i + 1], argv[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
