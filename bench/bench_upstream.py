@@ -152,6 +152,7 @@ class SizeBench:
         self.failures = failures
         self.sprint_sh = sprint_sh
         self.ready = ReadyModel(self.graph)
+        self.parts: dict[str, tuple[float, float]] = {}  # the last claim+abort's two halves
 
     def check(self, side: Side, args: Sequence[str], proc: Any, ok: Callable[[Any], bool]) -> None:
         if not ok(proc):
@@ -200,8 +201,10 @@ class SizeBench:
 
     def claim_abort(self, side: Side, phase: str, upstream: bool) -> float:
         up_ok = (lambda p: p.returncode == 0 and p.stdout.startswith("OK")) if upstream else None
-        took = self.timed(side, "claim", phase, ok=up_ok)
-        return took + self.timed(side, "abort", phase, ok=up_ok)
+        claim = self.timed(side, "claim", phase, ok=up_ok)
+        abort = self.timed(side, "abort", phase, ok=up_ok)
+        self.parts[side.name] = (claim, abort)
+        return claim + abort
 
     def complete(self, side: Side, phase: str, upstream: bool) -> float:
         ok = (lambda p: p.returncode == 0 and p.stdout.startswith("OK")) if upstream else None
@@ -242,6 +245,7 @@ class SizeBench:
         if self.sprint_sh:
             names.append("sprint-sh status")
         rows = {name: Row(name, self.phases) for name in names}
+        halves = {half: Row(f"  {half}", self.phases) for half in ("claim", "abort")}
         limit = {name: runs for name in names}
         for i in range(runs):
             first = i % 2 == 0
@@ -251,11 +255,21 @@ class SizeBench:
                 row = rows[name]
                 ours_call, theirs_call = self.calls(name)
                 self.pair(row, first, ours_call, theirs_call)
+                if name == "claim+abort":  # each half on its own, against the same floor
+                    for index, half in enumerate(halves.values()):
+                        half.ours.append(self.parts["ours"][index])
+                        half.upstream.append(self.parts["upstream"][index])
+                        half.floor.append(row.floor[-1])
                 if i == 0 and row.upstream[0] > slow_s:
                     limit[name] = min(runs, slow_runs)
             if not quiet:
                 print(f"  [{self.phases} phases] round {i + 1}/{runs}", file=sys.stderr, flush=True)
-        return list(rows.values())
+        ordered = []
+        for name, row in rows.items():
+            ordered.append(row)
+            if name == "claim+abort":
+                ordered += halves.values()
+        return ordered
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
@@ -275,7 +289,7 @@ def report(rows: Sequence[Row]) -> tuple[str, list[dict[str, Any]]]:
         ratio = up / ours if ours and up else None
         per_floor = ours / floor if ours and floor else None
         notes = []
-        key = "status" if r.command.startswith(("status", "sprint-sh")) else r.command
+        key = "status" if r.command.startswith(("status", "sprint-sh")) else r.command.strip()
         target = RATIO_TARGETS.get(key)
         if target is not None and ratio is not None:
             notes.append(f"x{target:g} {'met' if ratio >= target else 'MISSED'}")
