@@ -61,9 +61,9 @@ def drop_schema(schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A store URL on a schema of its own, dropped after the test."""
+def fresh_url() -> Iterator[str]:
+    """A store URL on a schema of its own, dropped after the test (a fixture's body:
+    `yield from fresh_url()`)."""
     need_server()
     schema = f"t_{uuid.uuid4().hex[:16]}"
     try:

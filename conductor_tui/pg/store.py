@@ -81,7 +81,13 @@ if TYPE_CHECKING:
     from ..core.doctor import Finding
     from ..core.vocab import Concurrency
 
-__all__ = ["PgError", "PgSprint", "PgStore", "Unreachable"]
+__all__ = ["PgError", "PgSprint", "PgStore", "Unreachable", "stamp_ms"]
+
+
+def stamp_ms(ts: float) -> str:
+    """A server timestamp (whole microseconds) in the lease fields' format: half a microsecond
+    added first, so that 0.590 read back as 0.58999... is not truncated to 0.589."""
+    return iso_ms(ts + 5e-7)
 
 
 class PgError(ConductorError):
@@ -188,7 +194,7 @@ class _Row:
             token=self.token,
             epoch=int(self.epoch),
             claimed_at=iso(self.claimed) if self.claimed is not None else "",
-            heartbeat_at=iso_ms(self.beat) if self.beat is not None else "",
+            heartbeat_at=stamp_ms(self.beat) if self.beat is not None else "",
             ttl_s=float(self.ttl or 0.0),
             host=self.host or "",
             holder_pid=self.pid,
@@ -829,7 +835,7 @@ class PgSprint:
                     token=token,
                     epoch=epoch,
                     claimed_at=iso(claimed),
-                    heartbeat_at=iso_ms(claimed),
+                    heartbeat_at=stamp_ms(claimed),
                     ttl_s=float(ttl),
                     host=store.host,
                     holder_pid=holder_pid,

@@ -21,11 +21,12 @@ from ..core.errors import BadInput
 from ..core.jsonio import MAX_ARTIFACT, MalformedJSON, dumps, loads_strict, read_bytes_nofollow
 from ..core.layout import OWNER, SPRINT_JSON, START_STAGE, history_name, parse_history
 from ..core.limits import MAX_RECORD_BYTES
-from ..core.liveness import iso, iso_ms, parse_iso
+from ..core.liveness import iso, parse_iso
 from ..core.models import AuditEvent, DoneRecord, EndRecord, OwnerRecord, mirror_of
 from ..core.paths import project_hash
 from ..core.reading import end_record
 from ..core.store import Sprint, Store
+from .store import stamp_ms
 
 if TYPE_CHECKING:
     from .store import PgStore
@@ -299,7 +300,7 @@ def export_sprint(source: PgStore, sprint_id: str, target: Store) -> str:
                     token=token,
                     epoch=int(epoch),
                     claimed_at=iso(claimed),
-                    heartbeat_at=iso_ms(beat if beat is not None else claimed),
+                    heartbeat_at=stamp_ms(beat if beat is not None else claimed),
                     ttl_s=float(ttl or 0.0),
                     host=host or "",
                     holder_pid=pid,
