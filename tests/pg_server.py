@@ -47,6 +47,17 @@ def need_server() -> None:
     pytest.skip(problem)
 
 
+def need_driver() -> None:
+    """Skip (or, with CONDUCTOR_PG_REQUIRED=1, fail) when psycopg cannot be loaded."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        problem = f"psycopg cannot be loaded ({exc}); pip install -e '.[test]'"
+        if REQUIRED:
+            pytest.fail(f"CONDUCTOR_PG_REQUIRED=1 but {problem}")
+        pytest.skip(problem)
+
+
 def with_schema(schema: str) -> str:
     """The base URL with our schema parameter."""
     return f"{BASE_URL}{'&' if '?' in BASE_URL else '?'}schema={schema}"

@@ -13,7 +13,7 @@ from conductor_tui.core.errors import BadInput, ConductorError
 from conductor_tui.pg import is_pg_url, store_spec
 from conductor_tui.pg.url import parse, redact
 
-from .pg_server import BASE_URL, drop_schema, fresh_url, need_server, with_schema
+from .pg_server import BASE_URL, drop_schema, fresh_url, need_driver, need_server, with_schema
 
 SECRET = "s3cr3t-Pa55"
 
@@ -82,7 +82,7 @@ def _closed_port() -> int:
 
 
 def test_a_closed_port_fails_fast_with_a_clear_message() -> None:
-    pytest.importorskip("psycopg")
+    need_driver()
     from conductor_tui.pg.store import PgStore, Unreachable
 
     url = f"postgresql://alice:{SECRET}@127.0.0.1:{_closed_port()}/team"
@@ -98,7 +98,7 @@ def test_a_closed_port_fails_fast_with_a_clear_message() -> None:
 
 
 def test_an_unroutable_server_gives_up_within_the_connect_timeout() -> None:
-    pytest.importorskip("psycopg")
+    need_driver()
     from conductor_tui.pg.store import PgStore, Unreachable
 
     began = time.monotonic()

@@ -10,12 +10,9 @@ import sys
 import time
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from .pg_server import BASE_URL, fresh_url
-
-pytest.importorskip("psycopg")
 
 
 @pytest.fixture
@@ -25,6 +22,8 @@ def pg_url() -> Iterator[str]:
 
 
 def test_a_claim_in_another_process_is_heard_with_ids_only(pg_url: str, tmp_path) -> None:
+    import psycopg
+
     from conductor_tui.pg.listen import Listener
     from conductor_tui.pg.store import PgStore
 
@@ -53,6 +52,7 @@ def test_a_claim_in_another_process_is_heard_with_ids_only(pg_url: str, tmp_path
 
 
 def test_nothing_heard_is_an_empty_poll_within_the_timeout(pg_url: str) -> None:
+
     from conductor_tui.pg.listen import Listener
 
     with Listener(pg_url) as listener:
@@ -63,6 +63,8 @@ def test_nothing_heard_is_an_empty_poll_within_the_timeout(pg_url: str) -> None:
 
 
 def test_a_dropped_connection_reconnects_then_asks_for_a_reload(pg_url: str, tmp_path) -> None:
+    import psycopg
+
     from conductor_tui.pg.listen import Listener
     from conductor_tui.pg.store import PgStore
 

@@ -18,7 +18,6 @@ from conductor_tui.core.store import Store
 
 from .pg_server import fresh_url
 
-pytest.importorskip("psycopg")
 ME = os.getpid()
 
 
