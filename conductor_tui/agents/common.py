@@ -159,12 +159,12 @@ def check_writable_path(path: str) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise Refused(
+        raise BadInput(
             f"{path} is a symlink; refusing to write through it (edit the file it points to "
             "by hand, or replace the link with a regular file); nothing was changed"
         )
     if not stat.S_ISREG(st.st_mode):
-        raise Refused(f"{path} is not a regular file; nothing was changed")
+        raise BadInput(f"{path} is not a regular file; nothing was changed")
 
 
 def make_dirs(path: str) -> list[str]:
