@@ -641,7 +641,14 @@ class Sprint:
             art_path, digest, parsed = self.store.load_artifact(artifact, self.record.project)
             if validate is not None:
                 validate(parsed)
-        ls = self._authorize(phase, paths, agent, token, force, "complete")
+        try:
+            ls = self._authorize(phase, paths, agent, token, force, "complete")
+        except Fenced:
+            # work that will never be recorded: the audit log says so, and the app rings
+            self.store.log(
+                "fenced", phase, agent, sprint=self.sprint_id, token=token, detail="done"
+            )
+            raise
         if os.path.lexists(paths.done):
             # done is terminal; a corrupt one is a person's job, not something to write beside
             raise Refused(f"{phase!r} already has a done record; see `conductor doctor`")

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from conductor_tui.core.errors import Fenced
 from conductor_tui.tui.app import ConductorApp
 
 from .conftest import DEAD_PID, Built, loaded
@@ -84,3 +87,23 @@ async def test_a_new_stale_claim_on_the_same_phase_rings_again(built: Any) -> No
         await reload(pilot, app)
         assert app.rings == 2
         assert toasts(app)[-1][0] == "stale lock" and "opencode-00000001" in toasts(app)[-1][1]
+
+
+@async_test
+async def test_a_fenced_completion_rings_and_shows_a_toast(built: Any) -> None:
+    b: Built = built("mid")
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        owner = b.sprint.claim(
+            "security", agent="cursor-31f0b6d2", holder_pid=DEAD_PID, holder_start=5
+        )
+        b.sprint.reclaim("security", agent="human-dev")  # recovered before the app looked
+        with pytest.raises(Fenced):  # the old holder comes back and tries to complete
+            b.sprint.complete("security", agent="cursor-31f0b6d2", token=owner.token)
+        await reload(pilot, app)
+        assert app.rings == 1
+        ((title, text),) = toasts(app)
+        assert title == "fenced completion" and "cursor-31f0b6d2 was fenced" in text
+        await reload(pilot, app)
+        assert app.rings == 1  # the same event: no second bell
