@@ -843,6 +843,33 @@ def _default_sigpipe() -> None:
     sig.signal(sig.SIGPIPE, sig.SIG_DFL)
 
 
+# the commands that plug agents in (conductor_tui/agents): each parses its own options
+AGENT_COMMANDS = ("skill", "hooks", "prime", "watch")
+
+
+def _agent_command(argv: list[str]) -> tuple[str, list[str]] | None:
+    """(command, its arguments) when argv names one of AGENT_COMMANDS, with any global options
+    given before it (--store S, --json ...) handed to it after its name."""
+    from .cli_args import command_position
+
+    at = command_position(argv)
+    if at is None or argv[at] not in AGENT_COMMANDS:
+        return None
+    return argv[at], argv[:at] + argv[at + 1 :]
+
+
+def _run_agent_command(name: str, rest: list[str]) -> int:
+    if name == "skill":
+        from .agents.skill import main as run
+    elif name == "hooks":
+        from .agents.hooks import main as run
+    elif name == "prime":
+        from .agents.prime import main as run
+    else:
+        from .agents.follow import main as run
+    return run(rest)
+
+
 def _pass_through(name: str, rest: list[str]) -> int:
     if name == "sprint-sh":
         from .nanostack.sprint_sh import main as sprint_sh
@@ -883,6 +910,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("sprint-sh", "nanostack"):
         return _pass_through(argv[0], argv[1:])
+    if any(a in AGENT_COMMANDS for a in argv) and (found := _agent_command(argv)) is not None:
+        return _run_agent_command(*found)
     args: Any = fast_parse(argv) if "--" not in argv else None
     if args is None:
         args = _parse_with_argparse(argv)

@@ -245,15 +245,18 @@ _GLOBAL_WITH_VALUE = ("--store", "--project", "--sprint", "--agent")
 PASS_THROUGH = {
     "sprint-sh": "nanostack's conductor/bin/sprint.sh over our store: sprint-sh COMMAND [ARGS...]",
     "nanostack": "put ours behind a nanostack checkout's sprint.sh: nanostack install|uninstall",
+    "skill": "install the /conductor skill into agent hosts: skill install|uninstall [--for HOST]",
+    "hooks": "install the hooks that guard, renew leases and prime agents: hooks install|uninstall",
+    "prime": "what an agent starting a session should know: its claim, checkpoints, what is next",
+    "watch": "follow the sprint without a screen: events, --on-stale CMD, --on-ready CMD, --json",
 }
 
 
-def command_of(argv: Sequence[str]) -> str | None:
-    """The subcommand argv names, when it can be told without a parser (global options first,
-    then a known command); None for anything else (--help, --version, a typo), which the whole
-    parser then handles."""
+def command_position(argv: Sequence[str]) -> int | None:
+    """Where the subcommand's name is in argv, after any global options (and their values);
+    None when an option that is not global comes first, or there is no command."""
     skip = False
-    for arg in argv:
+    for i, arg in enumerate(argv):
         if skip:
             skip = False
         elif arg in _GLOBAL_WITH_VALUE:
@@ -263,8 +266,16 @@ def command_of(argv: Sequence[str]) -> str | None:
         elif arg.startswith("-"):
             return None
         else:
-            return arg if arg in SUBCOMMANDS else None
+            return i
     return None
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand argv names, when it can be told without a parser (global options first,
+    then a known command); None for anything else (--help, --version, a typo), which the whole
+    parser then handles."""
+    at = command_position(argv)
+    return argv[at] if at is not None and argv[at] in SUBCOMMANDS else None
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
