@@ -826,3 +826,13 @@ def test_guard_package_is_light_to_import() -> None:
 def test_hook_call_defaults_are_a_problem_free_noop() -> None:
     call = HookCall(tool="Read")
     assert mutation(call) is None and decide(call, READ_ONLY).allow
+
+
+@pytest.mark.parametrize("tool", ["StrReplace", "Delete"])
+def test_cursors_strreplace_and_delete_are_writes(tool: str) -> None:
+    """Cursor's preToolUse names (its hooks documentation): StrReplace edits a file and Delete
+    removes one; during a read phase both are blocked, with the file named."""
+    call = parse_hook(claude(tool, {"path": f"{PROJECT}/src/app.py"}))
+    assert mutation(call, project=PROJECT) == f"{tool} to src/app.py"
+    decision = decide(call, READ_ONLY)
+    assert not decision.allow and "src/app.py" in decision.reason

@@ -35,6 +35,9 @@ WRITE_TOOLS = frozenset(
         "edit_file",
         "str_replace_editor",
         "str_replace_based_edit_tool",
+        "strreplace",  # Cursor's preToolUse names: StrReplace and Delete write files too
+        "delete",
+        "delete_file",
     }
 )
 # Tools that run a shell command (Claude Code: Bash; Codex: Bash, older shell tools).
