@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 INHERITED_ENV: dict[str, str] | None = None  # the environment as the caller gave it
 
 
+PG_SCHEMES = ("postgresql://", "postgres://")
+
+
 class Context:
     """What every command needs: the parsed options, the store, the project and the output."""
 
@@ -42,13 +45,38 @@ class Context:
 
     @property
     def store(self) -> Store:
-        """The store, found as the protocol says."""
+        """The store, found as the protocol says: a directory, or a PostgreSQL URL (given in
+        --store, $NANOSTACK_STORE, or as `store` in the file store's config.json)."""
         if self._store is None:
             from .core.paths import find_store
+
+            explicit = getattr(self.args, "store", None)
+            named = explicit or os.environ.get("NANOSTACK_STORE") or ""
+            if named.startswith(PG_SCHEMES):
+                spec = named
+            else:
+                spec = find_store(explicit, self.project)
+                if os.path.isfile(os.path.join(spec, "config.json")):
+                    from .pg import config_pointer  # a team's pointer: config.json's `store`
+
+                    spec = config_pointer(spec) or spec
             from .core.store import Store
 
-            self._store = Store(find_store(getattr(self.args, "store", None), self.project))
+            opened: Store
+            if spec.startswith(PG_SCHEMES):
+                from .pg import open_store
+
+                opened = open_store(spec)  # type: ignore[assignment]  # a PgStore, same interface
+            else:
+                opened = Store(spec)
+            self._store = opened
+            return opened
         return self._store
+
+    @property
+    def on_pg(self) -> bool:
+        """Whether the store is a PostgreSQL database (no directory behind it)."""
+        return bool(getattr(self.store, "url", None))
 
     def sprint(self) -> Sprint:
         """The sprint named by --sprint, else the project's active sprint."""
@@ -57,7 +85,7 @@ class Context:
         sprint_id = getattr(self.args, "sprint", None)
         if sprint_id is not None:
             return self.store.open_sprint(sprint_id)
-        if not os.path.isdir(self.store.root):
+        if not self.on_pg and not os.path.isdir(self.store.root):
             raise BadInput(
                 f"no store at {self.store.root}; start a sprint with `conductor start` "
                 "or point --store / $NANOSTACK_STORE at one"
@@ -306,9 +334,12 @@ def cmd_verify(ctx: Context) -> int:
 
 def cmd_context(ctx: Context) -> int:
     """The sprint on one page, for an agent joining mid-sprint."""
-    from .core.handoff import context
+    if ctx.on_pg:  # checkpoints from the database where this machine lacks the artifact
+        from .pg.handoff import context
+    else:
+        from .core.handoff import context  # type: ignore[assignment]
 
-    page = context(ctx.sprint())
+    page = context(ctx.sprint())  # type: ignore[arg-type]
     if ctx.json:
         said = (
             f"sprint {page.sprint_id}: {len(page.completed)} completed, "
@@ -680,9 +711,13 @@ def cmd_log(ctx: Context) -> int:
 
     sprint_id = None if ctx.args.all else ctx.sprint().sprint_id
     events: list[Any] = []
-    for item in audit.read(ctx.store.audit_path):
-        if isinstance(item, str) or sprint_id is None or item.sprint in (sprint_id, None):
-            events.append(item)
+    if ctx.on_pg:  # the events table is the audit log
+        tail = max(0, ctx.args.n)
+        events = list(ctx.store.events(sprint=sprint_id, tail=tail))  # type: ignore[attr-defined]
+    else:
+        for item in audit.read(ctx.store.audit_path):
+            if isinstance(item, str) or sprint_id is None or item.sprint in (sprint_id, None):
+                events.append(item)
     events = events[-ctx.args.n :] if ctx.args.n > 0 else []
     if ctx.json:
         dumped = [e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in events]
@@ -844,7 +879,7 @@ def _default_sigpipe() -> None:
 
 
 # the commands that plug agents in (conductor_tui/agents): each parses its own options
-AGENT_COMMANDS = ("skill", "hooks", "prime", "watch")
+AGENT_COMMANDS = ("skill", "hooks", "prime", "watch", "db")
 
 
 def _agent_command(argv: list[str]) -> tuple[str, list[str]] | None:
@@ -865,6 +900,8 @@ def _run_agent_command(name: str, rest: list[str]) -> int:
         from .agents.hooks import main as run
     elif name == "prime":
         from .agents.prime import main as run
+    elif name == "db":
+        from .pg.commands import main as run
     else:
         from .agents.follow import main as run
     return run(rest)

@@ -249,6 +249,7 @@ PASS_THROUGH = {
     "hooks": "install the hooks that guard, renew leases and prime agents: hooks install|uninstall",
     "prime": "what an agent starting a session should know: its claim, checkpoints, what is next",
     "watch": "follow the sprint without a screen: events, --on-stale CMD, --on-ready CMD, --json",
+    "db": "a PostgreSQL store: db migrate, db import (a file-store sprint in), db export (out)",
 }
 
 

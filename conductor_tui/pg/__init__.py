@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..core.store import Store
     from .store import PgStore
 
-__all__ = ["is_pg_url", "open_store", "redact", "store_spec"]
+__all__ = ["config_pointer", "is_pg_url", "open_store", "redact", "store_spec"]
 
 INSTALL_HINT = "pip install 'conductor-tui[pg]'"
 
@@ -35,11 +35,11 @@ def store_spec(explicit: str | None, project: str, env: Mapping[str, str] | None
     if named and is_pg_url(named):
         return named
     path = find_store(None, project, env)
-    pointer = _config_store(path)
+    pointer = config_pointer(path)
     return pointer if pointer else path
 
 
-def _config_store(root: str) -> str | None:
+def config_pointer(root: str) -> str | None:
     """The `store` of <root>/config.json when it is a PostgreSQL URL (else None)."""
     from ..core.jsonio import MalformedJSON, read_json
 
