@@ -154,10 +154,18 @@ class ConductorApp(App[None]):
             self.set_interval(self.tick_s, self._tick)
 
     def _start_bridge(self) -> None:
-        from ..watch import ChangeBridge
-
         def changed(paths: frozenset[str]) -> None:
             self.post_message(StoreChanged(paths))  # thread-safe; never blocks the watcher
+
+        url = getattr(self.loader.store, "url", None)
+        if url is not None:  # a PostgreSQL store: LISTEN/NOTIFY, not files
+            from ..pg.bridge import ListenBridge
+
+            listening = ListenBridge(url, changed)
+            self.bridge = listening  # type: ignore[assignment]  # the same surface
+            listening.start()
+            return
+        from ..watch import ChangeBridge
 
         sprint = self.loader.sprint
         self.bridge = ChangeBridge(
@@ -254,6 +262,13 @@ class ConductorApp(App[None]):
         if not message.paths and time.monotonic() - self.snapshot_at < self._idle_period():
             return  # the bridge's periodic rescan, and we read the store recently enough
         self.request_reload(message.paths)
+
+    def connection_note(self) -> str:
+        """The database connection's state for the header (nothing on a file store)."""
+        state = getattr(self.bridge, "state", None)
+        if not isinstance(state, str):
+            return ""
+        return "db ✓" if state == "connected" else f"db ✗ {state}"
 
     def _idle_period(self) -> float:
         """How often to re-read with nothing changing: cheap sprints often, costly ones less."""

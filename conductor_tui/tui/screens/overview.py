@@ -189,7 +189,9 @@ class OverviewScreen(Screen[None]):
 
     def _show(self, snap: Snapshot) -> None:
         """A new reading: the header and the panes on screen now; the others when shown."""
-        self.query_one(SprintHeader).show(snap, timing=snap.timing)
+        self.query_one(SprintHeader).show(
+            snap, self.conductor.connection_note(), timing=snap.timing
+        )
         shown = set(self._shown_panes())
         self._stale_panes = set(ALL_PANES) - shown
         self._update_panes(snap, shown)

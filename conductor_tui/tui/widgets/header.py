@@ -86,7 +86,7 @@ class SprintHeader(QuietStatic):
             fitting = with_id or [f for f in forms if f.cell_len <= room]
             if fitting:
                 line.append_text(fitting[0])
-        room = width - line.cell_len - 2
+        room = width - line.cell_len - 2 - (len(GAP + note) if note else 0)  # the note stays
         if room >= len(ident):
             line.append(GAP + ident, style="bold")
             room -= len(ident) + 2
