@@ -102,7 +102,8 @@ def test_db_import_then_export(pg_url: str, tmp_path: Path) -> None:
     ]
     migrated = run("db", "migrate", "--store", pg_url, cwd=project)
     assert migrated.returncode == 0 and migrated.stdout.startswith("OK: schema version")
-    imported = run("db", "import", "--store", pg_url, "--from", files, cwd=project)
+    # the URL in $NANOSTACK_STORE, the files found as every command finds them (--store none)
+    imported = run("db", "import", "--from", files, cwd=project, env={"NANOSTACK_STORE": pg_url})
     assert imported.returncode == 0, imported
     on_pg = json.loads(run("--store", pg_url, "--json", "status", cwd=project).stdout)
     assert on_pg["sprint_id"] == sprint_id

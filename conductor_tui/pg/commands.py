@@ -47,7 +47,9 @@ def _url(args: argparse.Namespace) -> str:
 def _file_store(explicit: str | None, project: str) -> str:
     from ..core.paths import find_store
 
-    path = find_store(explicit, project)
+    # $NANOSTACK_STORE names the database here: the files are found as if it were unset
+    env = {k: v for k, v in os.environ.items() if k != "NANOSTACK_STORE"}
+    path = find_store(explicit, project, env)
     if is_pg_url(path):
         raise BadInput("the file store must be a directory (--from / --to DIR)")
     return path
