@@ -26,6 +26,7 @@ from .screens.details import DetailsScreen, PhaseDetails
 from .screens.help import HelpScreen
 from .screens.overview import MUTATIONS, OverviewScreen
 from .widgets.graph import PhaseGraph
+from .widgets.locks import LocksTable
 
 if TYPE_CHECKING:
     from ..watch import ChangeBridge  # imported for real only when the watcher starts
@@ -356,6 +357,7 @@ class ConductorApp(App[None]):
             ("Overview", [b for b in OverviewScreen.BINDINGS if isinstance(b, Binding)]),
             ("Everywhere", [b for b in self.BINDINGS if isinstance(b, Binding)]),
             ("Phase graph", [b for b in PhaseGraph.BINDINGS if isinstance(b, Binding)]),
+            ("Locks table", [b for b in LocksTable.BINDINGS if isinstance(b, Binding)]),
         ]
         off = set(MUTATIONS) if self.read_only else set()
         self.push_screen(HelpScreen(groups, off))

@@ -585,7 +585,7 @@ async def test_help_lists_every_binding(built: Callable[[str], Built]) -> None:
         text = "\n".join(plain(s.content) for s in app.screen.query(Static))
         for binding in ConductorApp.BINDINGS:
             assert binding.description in text, binding.description  # type: ignore[union-attr]
-        for binding in PhaseGraph.BINDINGS:
+        for binding in [*PhaseGraph.BINDINGS, *LocksTable.BINDINGS]:
             assert binding.description in text, binding.description  # type: ignore[union-attr]
         await pilot.press("escape")
         await settle(pilot)
