@@ -120,6 +120,12 @@ async def test_claim_asks_first_and_cancel_is_the_default(built: Callable[[str],
         assert "security" in dialog.body.plain and APP_AGENT in dialog.body.plain
         assert app.focused is not None and app.focused.id == "cancel"
         assert not dialog.query("#typed"), "a claim of a ready phase needs no typing"
+        # as tall as what it says, not the screen: its message once took the overview's
+        # `#body` rule (height 1fr) and the dialog filled the terminal with blank lines
+        box = dialog.query_one("Vertical").region
+        message = dialog.query_one("#message").region
+        assert message.height == len(dialog.body.wrap(Console(), message.width))
+        assert box.height < app.size.height - 4
         await pilot.press("enter")  # on Cancel
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)

@@ -21,7 +21,7 @@ class ConfirmScreen(ModalScreen[bool]):
         background: $surface; padding: 0 1;
     }
     ConfirmScreen #title { text-style: bold; }
-    ConfirmScreen #body { margin-bottom: 1; }
+    ConfirmScreen #message { margin-bottom: 1; }
     ConfirmScreen #hint { color: $text-muted; }
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
@@ -39,7 +39,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(self.title_text), id="title")
-            yield Static(self.body, id="body")
+            yield Static(self.body, id="message")  # not "body": the overview's pane is
             if self.type_to_confirm:
                 yield Label(Text(f"Type {self.type_to_confirm!r} to confirm:"), id="hint")
                 yield Input(placeholder="the phase name", id="typed")
