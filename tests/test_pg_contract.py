@@ -386,6 +386,36 @@ def test_the_audit_log_names_each_transition(backend: Backend, sprint: Any, dead
     ]
 
 
+def test_a_fenced_completion_is_in_the_audit_log(
+    backend: Backend, sprint: Any, dead_pid: Any
+) -> None:
+    """Work that will never be recorded rings: a completion refused as fenced writes
+    sprint_fenced (detail "done"), although the refused transition itself changed nothing."""
+    owner = sprint.claim("think", agent="a", holder_pid=dead_pid[0], holder_start=dead_pid[1])
+    sprint.reclaim("think", agent="b")
+    for call in (
+        lambda: sprint.heartbeat("think", agent="a", token=owner.token),
+        lambda: sprint.abort("think", agent="a", token=owner.token),
+        lambda: sprint.complete("think", agent="a", token=owner.token),
+    ):
+        assert isinstance(refusal(call), Fenced)
+    if backend.kind == "file":
+        from conductor_tui.core import audit
+
+        events = [e for e in audit.read(sprint.store.audit_path) if not isinstance(e, str)]
+    else:
+        events = sprint.store.events(sprint=sprint.sprint_id)
+    mine = [e for e in events if e.sprint == sprint.sprint_id]
+    assert [e.event for e in mine] == [
+        "sprint_start", "sprint_claim", "sprint_unstuck", "sprint_fenced",
+    ]  # fmt: skip
+    fenced = mine[-1]
+    assert (fenced.resource, fenced.detail, fenced.agent, fenced.token) == (
+        "think", "done", "a", owner.token,
+    )  # fmt: skip
+    assert statuses(sprint)["think"] == "ready"  # the refusal itself changed nothing
+
+
 def test_context_and_resume(backend: Backend, sprint: Any) -> None:
     from conductor_tui.core import handoff
 

@@ -1015,6 +1015,38 @@ class PgSprint:
                         "`context` on another machine will not show it"
                     )
                     checkpoint = None
+        try:
+            row, who, at = self._commit_done(
+                phase, agent, token, force, art_path, digest, checkpoint
+            )
+        except Fenced:
+            # work that will never be recorded: the audit log says so, and the app rings (the
+            # file store's rule); in a transaction of its own, since the refused one rolled back
+            self.store.log(
+                "fenced", phase, agent, sprint=self.sprint_id, token=token, detail="done"
+            )
+            raise
+        return DoneRecord(
+            agent=who,
+            completed_at=iso(float(at[0])) if at else "",
+            artifact=art_path,
+            token=row.token,
+            epoch=int(row.epoch),
+            sha256=digest,
+        )
+
+    def _commit_done(
+        self,
+        phase: str,
+        agent: str,
+        token: str | None,
+        force: bool,
+        art_path: str,
+        digest: str | None,
+        checkpoint: Any,
+    ) -> tuple[_Row, str, Any]:
+        """The completion's transaction: the end of the claim, the done record and the event
+        commit together. Returns the claim ended, who completed it and when (the server's)."""
         with self.store.tx(f"completing {phase!r}") as conn:
             row = self._authorize(conn, phase, agent, token, force, "complete")
             self._end(conn, row, how="done", by=agent, reason="completed")
@@ -1038,14 +1070,7 @@ class PgSprint:
                 conn, "complete", phase, agent, sprint=self.sprint_id, token=row.token,
                 epoch=int(row.epoch),
             )  # fmt: skip
-        return DoneRecord(
-            agent=who,
-            completed_at=iso(float(at[0])) if at else "",
-            artifact=art_path,
-            token=row.token,
-            epoch=int(row.epoch),
-            sha256=digest,
-        )
+        return row, who, at
 
     def abort(
         self, phase: str, *, agent: str, token: str | None = None, force: bool = False
