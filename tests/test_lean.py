@@ -230,12 +230,12 @@ def test_a_wrong_type_is_refused_with_pydantics_message() -> None:
 
 
 def test_frozen_records_hash_and_refuse_writes() -> None:
-    from conductor_tui.core.liveness import ProcInfo
+    from conductor_tui.core.paths import Identity
 
-    info = ProcInfo(1, 0, 5, "S", "init")
-    assert hash(info) == hash(ProcInfo(1, 0, 5, "S", "init"))
+    who = Identity("alice", "--agent")
+    assert hash(who) == hash(Identity("alice", "--agent"))
     with pytest.raises(AttributeError):
-        info.pid = 2  # type: ignore[misc]
+        who.agent = "bob"  # type: ignore[misc]
     with pytest.raises(TypeError):
         hash(models.DoneRecord())
 

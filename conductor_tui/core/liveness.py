@@ -10,6 +10,10 @@ from .lean import Lean
 from .limits import UPSTREAM_STALE_S
 from .models import LockMeta, OwnerRecord
 
+# the process facts live in process.py (psutil); callers have always imported them from here
+from .process import ProcInfo as ProcInfo
+from .process import proc_info as proc_info
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .vocab import Verdict
@@ -120,38 +124,10 @@ def hostname() -> str:
     return os.uname().nodename
 
 
-class ProcInfo(Lean, frozen=True, kw_only=False):
-    """What /proc says of one process."""
-
-    pid: int
-    ppid: int
-    start: int  # clock ticks after boot: with the pid, identifies the process
-    state: str
-    comm: str
-
-
-def proc_info(pid: int) -> ProcInfo | None:
-    """Read /proc/<pid>/stat, or None when there is no such process."""
-    if not isinstance(pid, int) or pid <= 0:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    # comm may hold spaces and parentheses: it ends at the last ')'
-    left, right = raw.find("("), raw.rfind(")")
-    if left < 0 or right < left:
-        return None
-    fields = raw[right + 2 :].split()
-    try:
-        return ProcInfo(pid, int(fields[1]), int(fields[19]), fields[0], raw[left + 1 : right])
-    except (IndexError, ValueError):
-        return None
-
-
 def holder_process(explicit: int | None = None) -> tuple[int, int | None]:
-    """The long-lived process a claim belongs to: --pid, else the nearest non-wrapper ancestor."""
+    """The long-lived process a claim belongs to, with its start time: --pid, else the nearest
+    ancestor that is not a wrapper (a shell, env, timeout, uv...), walking parents through
+    psutil."""
     if explicit is not None:
         info = proc_info(explicit)
         return explicit, info.start if info else None
@@ -189,7 +165,9 @@ def _ago(seconds: float) -> str:
 def _alive(
     pid: int | None, start: int | None, probe: Callable[[int], ProcInfo | None]
 ) -> tuple[bool | None, str]:
-    """Whether the recorded holder is still the same live process on this host."""
+    """Whether the recorded holder is still the same live process on this host. A start time
+    that cannot be read now (psutil without its monotonic create time) is not compared: an
+    unknown is never taken for another process."""
     if pid is None:
         return None, "no holder pid recorded"
     info = probe(pid)
@@ -197,7 +175,7 @@ def _alive(
         return False, f"holder pid {pid} is gone"
     if info.state == "Z":
         return False, f"holder pid {pid} is a zombie"
-    if start is not None and info.start != start:
+    if start is not None and info.start is not None and info.start != start:
         return False, f"pid {pid} now belongs to another process (start time differs)"
     return True, f"holder pid {pid} is alive"
 
