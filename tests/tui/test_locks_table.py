@@ -119,6 +119,11 @@ async def test_a_lock_that_comes_and_goes_inside_the_pane_lays_nothing_out(built
         assert table.virtual_size == size
         await pilot.pause()
         assert "security" not in screen_text(app)
+        b.sprint.abort("review", agent="codex-7b21e0aa", force=True)
+        b.sprint.abort("qa", agent="opencode-9c44d1e8", force=True)
+        table.show(reading(b))
+        await pilot.pause()
+        assert screen_text(app).splitlines()[1].strip() == "nobody holds a lock"
 
 
 @async_test
@@ -137,5 +142,6 @@ async def test_a_filter_keeps_only_matching_rows_and_an_empty_table_keeps_its_he
         await pilot.pause()
         assert table.row_count == 0 and table.cursor_phase is None
         assert screen_text(app).splitlines()[0].split()[:3] == ["Phase", "Verdict", "Agent"]
+        assert screen_text(app).splitlines()[1].strip() == "no lock matches the filter"
         await pilot.press("enter", "down")  # keys on an empty table do nothing
         assert app.selected == [] and app.highlighted == []

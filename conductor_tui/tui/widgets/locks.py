@@ -83,6 +83,7 @@ class LocksTable(ScrollView, can_focus=True):
         self._keys: list[str] = []
         self._widths: list[int] = [len(c) for c in COLUMNS]
         self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
+        self._filtered = False  # the rows shown are a filter's
         self.updates = 0  # readings that changed the table (for tests and benchmarks)
 
     # ---------------------------------------------------------------- data
@@ -136,8 +137,10 @@ class LocksTable(ScrollView, can_focus=True):
                 Text(str(lock.holder_pid) if lock.holder_pid else "—"),
                 Text(alive, style="red" if lock.holder_alive is False else ""),
             ]
-        if rows == self._rows and list(rows) == self._keys:
+        filtered = bool(needle)
+        if rows == self._rows and list(rows) == self._keys and filtered == self._filtered:
             return
+        self._filtered = filtered
         before = self.cursor_phase
         changed = [k for k, cells in rows.items() if self._rows.get(k) != cells]
         moved = list(rows) != self._keys
@@ -188,6 +191,8 @@ class LocksTable(ScrollView, can_focus=True):
         width = self.size.width
         if y == 0:  # the header stays on top whatever the scroll
             strip = self._header()
+        elif y == 1 and not self._keys:
+            strip = self._nobody()
         else:
             row = y - 1 + scroll_y
             strip = self._row(row) if row < len(self._keys) else self._blank()
@@ -237,6 +242,12 @@ class LocksTable(ScrollView, can_focus=True):
         strip = Strip(segments)
         self._strips[phase] = (key, strip)
         return strip
+
+    def _nobody(self) -> Strip:
+        """The first row of an empty table: say so, rather than show nothing."""
+        said = " no lock matches the filter" if self._filtered else " nobody holds a lock"
+        text = Text(said, style="dim")
+        return Strip(list(text.render(self.app.console))).apply_style(self.rich_style)
 
     def _blank(self) -> Strip:
         return Strip.blank(sum(w + 2 * PAD for w in self._widths), self.rich_style)
