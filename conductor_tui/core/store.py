@@ -1116,8 +1116,14 @@ class Store:
 
     # ------------------------------------------------------------------ artifacts and log
 
-    def load_artifact(self, artifact: str, project: str) -> tuple[str, str, Any]:
-        """Validate an artifact: a regular JSON file, not a symlink, inside project or store."""
+    def load_artifact(
+        self, artifact: str, project: str, *, named: Callable[[int], str] | None = None
+    ) -> tuple[str, str, Any]:
+        """Validate an artifact: a regular JSON file, not a symlink, inside project or store.
+        Judged by the file opened, not by its path (core/opening.py: no /proc); named is how the
+        kernel names an open file (F_GETPATH where there is one), for tests to choose."""
+        from .opening import kernel_path_of, open_file, still_there
+
         path = os.path.abspath(artifact)
         try:
             st = os.lstat(path)
@@ -1130,22 +1136,19 @@ class Store:
         if not stat.S_ISREG(st.st_mode):
             raise BadInput(f"artifact {show(artifact)} is not a regular file")
         roots = [os.path.realpath(project), os.path.realpath(self.root)]
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
         try:
-            fd = os.open(path, flags)
+            fd, real = open_file(path, named if named is not None else kernel_path_of())
         except OSError as exc:
             raise BadInput(f"artifact {show(artifact)} cannot be opened: {exc.strerror}") from None
         try:
             # Judge the file we opened, not the path: a folder swapped for a symlink between a
             # check and the open would otherwise let a file from elsewhere in.
-            real = os.readlink(f"/proc/self/fd/{fd}")
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise BadInput(f"artifact {show(artifact)} is not a regular file")
             if not any(_inside(real, root) for root in roots):
                 raise BadInput(f"artifact {show(artifact)} is outside the project and the store")
             data = read_fd(fd, MAX_ARTIFACT)
-            named = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
-            if named != real or os.readlink(f"/proc/self/fd/{fd}") != real:
+            if not still_there(fd, path, real):
                 raise BadInput(
                     f"artifact {show(artifact)} moved while it was read (a folder swapped for a "
                     "symlink?); nothing was recorded"
