@@ -61,6 +61,28 @@ def test_parse_splits_our_schema_from_libpq_parameters() -> None:
     assert SECRET not in caught.value.message
 
 
+def test_parse_hands_libpq_parameters_over_as_written() -> None:
+    """libpq percent-decodes a URL's parameters but reads "+" as itself: a space written %20
+    must stay %20 (not become "+"), and a "+" must stay a "+"."""
+    url = parse(
+        "postgresql://db/team?options=-c%20lock_timeout%3D1234&schema=s_1"
+        "&application_name=a+b&sslmode=require"
+    )
+    assert url.schema == "s_1"
+    assert url.conninfo == (
+        "postgresql://db/team?options=-c%20lock_timeout%3D1234&application_name=a+b&sslmode=require"
+    )
+    assert parse("postgresql://db/team?schema=%73_2").schema == "s_2"
+
+
+def test_libpq_options_in_the_url_reach_the_server(pg_url: str) -> None:
+    from conductor_tui.pg.store import PgStore
+
+    with PgStore(f"{pg_url}&options=-c%20lock_timeout%3D1234%20-c%20work_mem%3D5MB") as store:
+        assert store.conn.execute("SHOW lock_timeout").fetchone() == ("1234ms",)
+        assert store.conn.execute("SHOW work_mem").fetchone() == ("5MB",)
+
+
 def test_store_spec_keeps_urls_and_follows_config(tmp_path, monkeypatch) -> None:
     url = "postgresql://db/team"
     project = str(tmp_path)

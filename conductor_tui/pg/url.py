@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..core.errors import BadInput
 
@@ -57,21 +57,26 @@ def parse(spec: str) -> PgUrl:
         raise BadInput(f"not a PostgreSQL URL: {redact(spec)!r}")
     try:
         parts = urlsplit(spec)
-        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False)
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError as exc:
         raise BadInput(f"malformed PostgreSQL URL {redact(spec)!r}: {redact(exc)}") from None
     schema = DEFAULT_SCHEMA
-    kept: list[tuple[str, str]] = []
-    for key, value in query:
-        if key == "schema":
-            schema = value
+    # libpq's parameters go through exactly as written: libpq percent-decodes them but reads
+    # "+" as itself, so decoding and re-encoding them as a form would turn `options=-c%20x`
+    # into `-c+x` (and a "+" of a value into a space)
+    kept: list[str] = []
+    for pair in parts.query.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        if unquote(key) == "schema":
+            schema = unquote(value)
         else:
-            kept.append((key, value))
+            kept.append(pair)
     if not SCHEMA_RE.fullmatch(schema):
         raise BadInput(
             f"invalid schema {schema[:64]!r} in {redact(spec)!r}: lower-case letters, digits and "
             "_ only, starting with a letter or _, at most 63 characters"
         )
-    conninfo = urlunsplit(parts._replace(query=urlencode(kept)))
+    conninfo = urlunsplit(parts._replace(query="&".join(kept)))
     return PgUrl(conninfo=conninfo, schema=schema, shown=redact(spec))
