@@ -10,6 +10,7 @@ Run it from the repository with the interpreter that has conductor-tui installed
     python bench/stress.py --phases 256 --attempts 500 --json stress.json
     python bench/stress.py --broken                         # negative control: must be caught
     python bench/stress.py --check DIR                      # re-check the logs of a kept run
+    python bench/stress.py --store 'postgresql://postgres@127.0.0.1/test?schema=stress_1'
 
 The workload. A supervisor starts a sprint of P independent phases in a fresh store and forks W
 worker processes. Each worker makes its attempts: pick a random phase and claim it (holder pid =
@@ -55,6 +56,7 @@ interval lies inside the real one), so an overlap found is a real double grant. 
  4. every reclaim had evidence (non-empty, saying stale/gone/lease...); a reclaim without force
     was judged "stale" and never ended the claim of a holder that was provably alive;
  5. the audit log agrees (one sprint_claim per claim reported OK, at most one completion).
+And on both stores: a completion told "fenced" is never the done record nor a sprint_complete.
 A run fails (exit 1) on any violation and (exit 2) when a fault did not fire: no reclaim, no
 fenced refusal, no SIGKILL of a holder, no crash point hit, no stall.
 
@@ -63,6 +65,23 @@ inside the worker processes only (monkeypatched here, never in conductor_tui/): 
 claim by renaming the whole `lock` instead of `lock/<token>`; `publish-into` publishes a claim by
 moving it into an existing lock, as upstream's `mv lock.d lock` does. The checker must catch it:
 the run prints "negative control caught N violations" and exits 1 (exit 3 if nothing was caught).
+
+PostgreSQL (--store URL, on a schema of its own: one that holds other projects' sprints is
+refused, and the schema is left for --check; drop it after). The same workload and faults run on
+PgStore, each worker on a connection of its own opened after the fork. An operation is one
+transaction there, so its crash points are `<op>.in-tx` (the process dies after the statements,
+before COMMIT: the server rolls back when the connection drops) and `<op>.committed` (after COMMIT,
+before the caller hears), for claim, heartbeat, complete, abort and reclaim; the file store's
+intermediate steps (staged, renamed, published, the mirror) have no counterpart and are not armed.
+A worker stops itself just before the transaction of a claim, heartbeat or completion (stopping
+inside one would hold the phase's row lock: every caller, the operator too, would wait for it, by
+design, and nothing would be fenced); a holder SIGSTOPped inside a transaction is still possible,
+so the operator's connection has a lock timeout (its reclaim is then refused, counted, and the
+worker resumed). The checker reads the truth from the database: the phases table (live tokens),
+done, claims (every ended claim: the file store's history) and events (the audit log, in commit
+order for each phase, so it also checks that nothing was written under a token after the event
+that ended it). Any database error in a worker is a problem of the run. The negative control
+there is `--broken claim-held`: the claim's UPDATE grants a held phase.
 
 --seed fixes every random choice (phases, hold times, which worker gets which fault); the
 interleavings still depend on the machine, which is the point: run it often, on many machines.
@@ -84,6 +103,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -118,6 +138,29 @@ CRASH_POINTS = (
 # complete's ownership check and before its commit rename, the classic "GC pause" of fencing.
 PAUSE_POINTS = {"claim.staged": 0.5, "heartbeat.owner": 1.0, "complete.staged": 6.0}
 PAUSE_CODES = {name: i + 1 for i, name in enumerate(PAUSE_POINTS)}
+# On PostgreSQL every operation is one transaction: a process can die inside it (the server rolls
+# it back when the connection drops) or after its COMMIT and before the caller hears (the
+# transition stands, its caller never learnt it). The file store's intermediate steps (staged,
+# renamed, published, the mirror) have no counterpart there and are not armed.
+PG_CRASH_POINTS = tuple(
+    f"{op}.{where}"
+    for op in ("claim", "heartbeat", "complete", "abort", "reclaim")
+    for where in ("in-tx", "committed")
+)
+# A worker stops itself just before the transaction of a claim, a heartbeat or a completion: its
+# token is decided, the check and the change are still to come (in one statement). Stopping
+# inside a transaction would hold the phase's row lock, so every other caller would wait for the
+# stopped one (by design: the transaction is the critical section) and nothing would be fenced.
+PG_PAUSE_POINTS = {"claim.before-tx": 0.5, "heartbeat.before-tx": 1.0, "complete.before-tx": 6.0}
+# what PgStore.tx's `doing` starts with, for each operation
+PG_OPS = {
+    "claiming": "claim",
+    "extending": "heartbeat",
+    "completing": "complete",
+    "aborting": "abort",
+    "reclaiming": "reclaim",
+}
+OPERATOR_LOCK_TIMEOUT_MS = 3000  # the operator never waits forever behind a stopped worker
 CRASH_EXIT = 86  # what faults.crash exits with
 EVIDENCE_RE = re.compile(r"stale|gone|zombie|lease ran out|another process|interrupted", re.I)
 TOKEN_IN_TEXT = re.compile(r"\b([0-9]{1,12}-[0-9a-f]{16})\b")
@@ -155,8 +198,9 @@ class Config:
     hold_max: float = 0.03  # seconds a holder holds at most (plus its heartbeats)
     hb_prob: float = 0.5  # chance of a heartbeat between two slices of a hold
     force_prob: float = 0.9  # chance that the operator force-reclaims a stalled holder
-    broken: str = ""  # "", "end-lock" or "publish-into": the negative control
+    broken: str = ""  # "", "end-lock" or "publish-into" (files), "claim-held" (PostgreSQL)
     max_seconds: float = 900.0  # give up (and fail) after this long
+    store: str = ""  # "" (a file store in the run directory) or a postgresql:// URL
 
 
 # ---------------------------------------------------------------------- logs
@@ -263,10 +307,237 @@ def _break_publish_into() -> None:
     fs_mod.os = _IntoLockOS()  # type: ignore[assignment]
 
 
+def _break_claim_held() -> None:
+    """PostgreSQL: the claim's conditional UPDATE grants a phase that is held (any state but
+    done), replacing the holder's token, as a check-then-act claim on a row would."""
+    from conductor_tui.pg import store as pg_store
+
+    held = pg_store._CLAIM.replace("AND p.state = 'pending'", "AND p.state <> 'done'")
+    assert held != pg_store._CLAIM, "the claim statement changed: update the negative control"
+    pg_store._CLAIM = held
+
+
 BROKEN: dict[str, Callable[[], None]] = {
     "end-lock": _break_end_lock,
     "publish-into": _break_publish_into,
+    "claim-held": _break_claim_held,
 }
+PG_BROKEN = {"claim-held"}  # the others break the file store's renames
+
+
+# ---------------------------------------------------------------------- backends
+
+
+def is_pg(spec: str) -> bool:
+    """Whether a --store spec names a PostgreSQL store."""
+    return spec.lower().startswith(("postgresql://", "postgres://"))
+
+
+class FileBackend:
+    """The file store in <run>/store: the harness's original target."""
+
+    kind = "files"
+    crash_points = CRASH_POINTS
+    pause_points = PAUSE_POINTS
+    first_crash = "claim.published"  # reached at once: every run has a crash-point death
+
+    def __init__(self, cfg: Config, run_dir: str) -> None:
+        self.cfg = cfg
+        self.root = os.path.join(run_dir, "store")
+        self.artifacts = os.path.join(self.root, "artifacts")
+
+    def shown(self) -> str:
+        """The store as the figures table names it."""
+        return "files"
+
+    def worker_store(self, hook: Callable[[str], None]) -> Store:
+        """A worker's store: the store's own crash points, each passing through hook first."""
+        store = Store(self.root)  # reads CONDUCTOR_CRASH_AT
+        crash = store.crash
+        store.crash = lambda point: (hook(point), crash(point))  # type: ignore
+        return store
+
+    def operator_store(self) -> Store:
+        """The supervisor's store (the operator and the sweeper): never crashes."""
+        store = Store(self.root)
+        store.crash = lambda point: None  # type: ignore[assignment]
+        return store
+
+    def before_fork(self, store: Any) -> None:
+        """Nothing to let go of before forking a worker."""
+
+    def done(self, sprint: Any, phase: str) -> bool:
+        """Whether a phase is done (one stat)."""
+        return os.path.exists(os.path.join(sprint.path, phase, "done"))
+
+    def locked(self, sprint: Any, phases: list[str]) -> list[str]:
+        """The phases with anything at their lock."""
+        return [p for p in phases if os.path.lexists(os.path.join(sprint.path, p, "lock"))]
+
+    def scan(self, sprint_ids: list[str]) -> Disk:
+        """The store's truth after the run: its directories and audit.log."""
+        return scan_store(self.root)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class PgBackend:
+    """A PostgreSQL store (`--store postgresql://...?schema=NAME`): the workers run PgStore; the
+    truth is the database's (phases, done, claims holds every ended claim, events the audit)."""
+
+    kind = "postgresql"
+    crash_points = PG_CRASH_POINTS
+    pause_points = PG_PAUSE_POINTS
+    first_crash = "claim.committed"  # reached at once: every run has a crash-point death
+
+    def __init__(self, cfg: Config, run_dir: str) -> None:
+        from conductor_tui.pg.url import parse
+
+        self.cfg = cfg
+        self.url = cfg.store
+        self.parsed = parse(cfg.store)
+        # a PgStore has no directory: artifacts must lie inside the project
+        self.artifacts = os.path.join(run_dir, "project", "artifacts")
+        self._reader: Any = None
+
+    def shown(self) -> str:
+        """The store as the figures table names it (never a password)."""
+        return f"PostgreSQL {self.parsed.shown}"
+
+    def worker_store(self, hook: Callable[[str], None]) -> Any:
+        """A worker's PgStore (its own connection, opened after the fork), whose transactions
+        pass through hook before they begin, before they commit and after they commit, and
+        die there when CONDUCTOR_CRASH_AT names that point (the file store's exit code)."""
+        from conductor_tui.core import faults
+        from conductor_tui.pg.store import PgStore
+
+        store = PgStore(self.url)
+        plain = store.tx
+
+        def at(point: str) -> None:
+            hook(point)
+            faults.crash(point)
+
+        @contextlib.contextmanager
+        def tx(doing: str) -> Any:
+            op = PG_OPS.get(doing.split(" ", 1)[0])
+            if op:
+                at(f"{op}.before-tx")
+            with plain(doing) as conn:
+                yield conn
+                if op:
+                    at(f"{op}.in-tx")
+            if op:
+                at(f"{op}.committed")
+
+        store.tx = tx  # type: ignore[method-assign]
+        return store
+
+    def operator_store(self) -> Any:
+        """The supervisor's PgStore, with a lock timeout: a holder stopped inside a transaction
+        holds its row lock, and the operator must not wait for it forever (its reclaim is then
+        refused and the stalled worker resumed)."""
+        from conductor_tui.pg.store import PgStore
+
+        sep = "&" if "?" in self.url else "?"
+        opts = urllib.parse.quote(f"-c lock_timeout={OPERATOR_LOCK_TIMEOUT_MS}")
+        return PgStore(f"{self.url}{sep}options={opts}")
+
+    def before_fork(self, store: Any) -> None:
+        """Close the supervisor's connection: a forked child must never share its socket."""
+        store.close()
+
+    def check_fresh(self, store: Any, project: str) -> None:
+        """Refuse a schema that holds other sprints: the run would mix its records with
+        theirs (and ring a team's app); a stress run gets a schema of its own."""
+        row = store.conn.execute(
+            "SELECT count(*) FROM sprints WHERE project <> %s", (os.path.abspath(project),)
+        ).fetchone()
+        if row and row[0]:
+            raise SystemExit(
+                f"{self.parsed.shown}: schema {self.parsed.schema!r} already holds {row[0]} "
+                "sprints of other projects; give the stress run a fresh ?schema=NAME"
+            )
+
+    def _conn(self) -> Any:
+        if self._reader is None:
+            from conductor_tui.pg.store import PgStore
+
+            self._reader = PgStore(self.url)
+        return self._reader.conn
+
+    def done(self, sprint: Any, phase: str) -> bool:
+        """Whether a phase is done (one indexed read)."""
+        row = sprint.store.conn.execute(
+            "SELECT state = 'done' FROM phases WHERE sprint_id = %s AND name = %s",
+            (sprint.sprint_id, phase),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def locked(self, sprint: Any, phases: list[str]) -> list[str]:
+        """The phases held now."""
+        held = set(sprint.locked_phases())
+        return [p for p in phases if p in held]
+
+    def scan(self, sprint_ids: list[str]) -> Disk:
+        """The database's truth about the run's sprints: each phase's live token, done records,
+        every ended claim (the claims table: the file store's history) and the events table
+        (the audit log, in commit order of each phase's transitions)."""
+        disk = Disk()
+        conn = self._conn()
+        for sid, name, token in conn.execute(
+            "SELECT sprint_id, name, token FROM phases WHERE sprint_id = ANY (%s)", (sprint_ids,)
+        ).fetchall():
+            disk.phases[(sid, name)] = PhaseDisk(
+                lock_tokens=[token] if token else [], lock_exists=token is not None
+            )
+        for sid, phase, agent, token, epoch in conn.execute(
+            "SELECT sprint_id, phase, agent, token, epoch FROM done WHERE sprint_id = ANY (%s)",
+            (sprint_ids,),
+        ).fetchall():
+            pd = disk.phases.setdefault((sid, phase), PhaseDisk())
+            pd.done = {"agent": agent, "token": token, "epoch": epoch}
+        for sid, phase, token, how, nonce, by, reason in conn.execute(
+            "SELECT sprint_id, phase, token, how, nonce, by_agent, reason FROM claims "
+            "WHERE sprint_id = ANY (%s) ORDER BY ended_at, token",
+            (sprint_ids,),
+        ).fetchall():
+            pd = disk.phases.setdefault((sid, phase), PhaseDisk())
+            pd.history.append(HistEntry(token, how, nonce, by, reason))
+        for eid, event, resource, detail, sprint, agent, token, epoch in conn.execute(
+            "SELECT id, event, resource, detail, sprint, agent, token, epoch FROM events "
+            "WHERE sprint = ANY (%s) ORDER BY id",
+            (sprint_ids,),
+        ).fetchall():
+            disk.audit.append(
+                {
+                    "id": eid,
+                    "event": event,
+                    "resource": resource,
+                    "detail": detail,
+                    "sprint": sprint,
+                    "agent": agent,
+                    "token": token,
+                    "epoch": epoch,
+                }
+            )
+        disk.ordered_audit = True
+        return disk
+
+    def close(self) -> None:
+        """Close the checker's connection."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+Backend = FileBackend | PgBackend
+
+
+def backend_of(cfg: Config, run_dir: str) -> Backend:
+    """The backend a run's config names."""
+    return PgBackend(cfg, run_dir) if cfg.store else FileBackend(cfg, run_dir)
 
 
 # ---------------------------------------------------------------------- workers
@@ -293,7 +564,9 @@ class Worker:
     ) -> None:
         self.cfg = cfg
         self.run_dir = run_dir
-        self.root = os.path.join(run_dir, "store")
+        self.backend = backend_of(cfg, run_dir)
+        self.pause_points = self.backend.pause_points
+        self.pause_codes = {name: i + 1 for i, name in enumerate(self.pause_points)}
         self.slot = slot
         self.gen = gen
         self.budget = budget
@@ -311,9 +584,7 @@ class Worker:
             os.environ.pop("CONDUCTOR_CRASH_AT", None)
         if cfg.broken:
             BROKEN[cfg.broken]()
-        self.store = Store(self.root)  # reads CONDUCTOR_CRASH_AT
-        crash = self.store.crash
-        self.store.crash = lambda point: (self._maybe_pause(point), crash(point))  # type: ignore
+        self.store = self.backend.worker_store(self._maybe_pause)
         self.sprints: dict[str, Sprint] = {}
         self.round = -1
         self.sprint: Sprint | None = None
@@ -339,11 +610,11 @@ class Worker:
         self.shared[base + ST_STATE] = state
 
     def _maybe_pause(self, point: str) -> None:
-        weight = PAUSE_POINTS.get(point)
+        weight = self.pause_points.get(point)
         if not weight or self.rng.random() >= self.cfg.pause_prob * weight:
             return
         base = self.slot * NSTATE
-        self.shared[base + ST_POINT] = PAUSE_CODES[point]
+        self.shared[base + ST_POINT] = self.pause_codes[point]
         self.log.write(op="pause", t=mono(), point=point, tok=self.token)
         self.shared[base + ST_STATE] = PAUSED
         os.kill(self.pid, signal.SIGSTOP)  # the supervisor sends SIGCONT
@@ -374,7 +645,7 @@ class Worker:
         a done phase, most meet a live one)."""
         assert self.sprint is not None
         phase = self.rng.choice(self.phases)
-        if os.path.exists(os.path.join(self.sprint.path, phase, "done")):
+        if self.backend.done(self.sprint, phase):
             phase = self.rng.choice(self.phases)
         return phase
 
@@ -382,9 +653,7 @@ class Worker:
         if self.rng.random() < 0.5:
             return self.rng.choice(self.phases)
         assert self.sprint is not None
-        locked = [
-            p for p in self.phases if os.path.lexists(os.path.join(self.sprint.path, p, "lock"))
-        ]
+        locked = self.backend.locked(self.sprint, self.phases)
         return self.rng.choice(locked or self.phases)
 
     def _claim_cycle(self, phase: str) -> None:
@@ -461,7 +730,7 @@ class Worker:
         op = "complete" if self.rng.random() < self.cfg.done_prob else "abort"
         artifact = None
         if op == "complete":
-            artifact = os.path.join(self.root, "artifacts", f"{tok}.json")
+            artifact = os.path.join(self.backend.artifacts, f"{tok}.json")
             with open(artifact, "w", encoding="utf-8") as fh:
                 json.dump({"phase": phase, "token": tok, "by": self.agent}, fh)
         self._set(IN_CALL)
@@ -634,16 +903,18 @@ class Supervisor:
         self.cfg = cfg
         self.run_dir = run_dir
         self.quiet = quiet
-        self.root = os.path.join(run_dir, "store")
+        self.backend = backend_of(cfg, run_dir)
         self.project = os.path.join(run_dir, "project")
         for d in (
             self.project,
             os.path.join(run_dir, "logs"),
-            os.path.join(self.root, "artifacts"),
+            self.backend.artifacts,
         ):
             os.makedirs(d, exist_ok=True)
-        self.store = Store(self.root)  # the real store: the operator and the sweeper use it
-        self.store.crash = lambda point: None  # type: ignore[assignment]
+        # the real store: the operator and the sweeper use it
+        self.store: Any = self.backend.operator_store()
+        if isinstance(self.backend, PgBackend):
+            self.backend.check_fresh(self.store, self.project)
         self.log = JsonlLog(os.path.join(run_dir, "logs", "supervisor.jsonl"))
         self.rng = random.Random(f"{cfg.seed}:supervisor")
         self.phases = _phase_names(cfg.phases)
@@ -652,7 +923,7 @@ class Supervisor:
         self.sprints: list[Sprint] = []
         self.stalls: dict[int, Stall] = {}
         self.spawned = 0
-        points = list(CRASH_POINTS)
+        points = list(self.backend.crash_points)
         self.rng.shuffle(points)
         self.crash_cycle = points
         self.timed_out = False
@@ -678,8 +949,8 @@ class Supervisor:
 
     def mostly_done(self) -> bool:
         """Whether half the phases of the current sprint are done (time for a fresh one)."""
-        path = self.sprints[-1].path
-        done = sum(os.path.exists(os.path.join(path, p, "done")) for p in self.phases)
+        sprint = self.sprints[-1]
+        done = sum(self.backend.done(sprint, p) for p in self.phases)
         return done >= max(1, (len(self.phases) + 1) // 2)
 
     # ---- workers
@@ -693,7 +964,7 @@ class Supervisor:
             or (slot.gen == 0 and slot.index == self.cfg.workers - 1)
         )
         if armed and slot.gen == 0 and slot.index == self.cfg.workers - 1:
-            crash_at = "claim.published"  # reached at once: every run has a crash-point death
+            crash_at = self.backend.first_crash  # reached at once: every run has a crash death
         elif armed:
             crash_at = self.crash_cycle[self.spawned % len(self.crash_cycle)]
         self.spawned += 1
@@ -701,6 +972,7 @@ class Supervisor:
         for k in range(NSTATE):
             self.shared[base + k] = 0
         slot.inst = f"w{slot.index:02d}-g{slot.gen:03d}"
+        self.backend.before_fork(self.store)
         slot.proc = CTX.Process(
             target=_worker_entry,
             args=(
@@ -809,7 +1081,7 @@ class Supervisor:
         for slot in self.slots:
             if slot.proc is None or slot.index in self.stalls or self.state(slot) != PAUSED:
                 continue
-            point = list(PAUSE_POINTS)[self.state(slot, ST_POINT) - 1]
+            point = list(self.backend.pause_points)[self.state(slot, ST_POINT) - 1]
             st = Stall(
                 slot.index,
                 slot.proc.pid,
@@ -818,7 +1090,7 @@ class Supervisor:
                 self.phases[self.state(slot, ST_PHASE)],
                 self.state(slot, ST_ROUND),
             )
-            if point == "claim.staged":
+            if point.startswith("claim."):  # nothing held yet: a short sleep
                 st.stage, st.resume_at = "sleep", st.t_stop + self.rng.uniform(0.02, 0.3)
             self.stalls[slot.index] = st
             self.log.write(
@@ -950,9 +1222,7 @@ class Supervisor:
     def sweep(self) -> None:
         """Every worker has exited: reclaim every leftover claim, then run doctor."""
         for sprint in self.sprints:
-            for phase in self.phases:
-                if not os.path.lexists(os.path.join(sprint.path, phase, "lock")):
-                    continue
+            for phase in self.backend.locked(sprint, self.phases):
                 rec = reclaim(sprint, phase, "sweeper", self.log, force=False)
                 if rec["res"] == "err" and rec["kind"] not in ("refused",):
                     # malformed (only the negative control makes one): clear it with force
@@ -963,6 +1233,7 @@ class Supervisor:
                 findings.append({"sprint": sprint.sprint_id, **f.as_json()})
         self.log.write(op="doctor", t=mono(), findings=findings)
         self.log.close()
+        self.backend.before_fork(self.store)  # done with the store: let its connection go
 
 
 def _count_attempts(path: str) -> int:
@@ -1005,6 +1276,9 @@ class Disk:
     phases: dict[tuple[str, str], PhaseDisk] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     audit_bad: int = 0
+    # the audit is in commit order for each phase (PostgreSQL: an event is inserted under its
+    # phase's row lock); the file store's audit.log is appended after the transition, unordered
+    ordered_audit: bool = False
 
 
 def scan_store(root: str) -> Disk:
@@ -1189,6 +1463,11 @@ def check_run(
                 c[f"{op} refused: {kind}"] += 1
                 if kind == "exception":
                     problems.append(f"unexpected exception in {op}: {_show(r)}")
+                if kind in ("store", "unreachable", "schema"):
+                    if inst == "supervisor" and "lock timeout" in r.get("msg", ""):
+                        c["operator reclaims that timed out behind a stopped worker's lock"] += 1
+                    else:
+                        problems.append(f"the database failed a {op}: {_show(r)}")
                 if kind == "fenced":
                     c["fenced refusals"] += 1
                     fenced.append(r)
@@ -1494,6 +1773,43 @@ def check_run(
                     pd.lock_tokens,
                 )
 
+    # ---- 2b. a write told "fenced" is never recorded
+    fenced_completes = {r["tok"] for r in fenced if r["op"] == "complete" and r.get("tok")}
+    if disk_checks:
+        for (sp, ph), pd in disk.phases.items():
+            if pd.done is not None and pd.done.get("token") in fenced_completes:
+                add(
+                    "2 token ends once",
+                    f"{sp}/{ph}",
+                    "a completion told fenced is the done record",
+                    [json.dumps(pd.done)]
+                    + [_show(r) for r in fenced if r.get("tok") == pd.done.get("token")],
+                )
+        for a in disk.audit:
+            if a.get("event") == "sprint_complete" and a.get("token") in fenced_completes:
+                add(
+                    "2 token ends once",
+                    f"{a.get('sprint')}/{a.get('resource')}",
+                    f"a completion of {a.get('token')} told fenced is in the audit log",
+                    [json.dumps(a)],
+                )
+    if disk_checks and disk.ordered_audit:
+        # in commit order: nothing is written under a token after the event that ended it
+        ended_by: dict[str, dict[str, Any]] = {}
+        for a in disk.audit:
+            tok, event = a.get("token"), a.get("event")
+            if not tok:
+                continue
+            if tok in ended_by and event != "sprint_fenced":
+                add(
+                    "2 token ends once",
+                    f"{a.get('sprint')}/{a.get('resource')}",
+                    f"{event} of {tok} recorded after the token ended",
+                    [json.dumps(ended_by[tok]), json.dumps(a)],
+                )
+            if event in ("sprint_complete", "sprint_abort", "sprint_unstuck"):
+                ended_by.setdefault(tok, a)
+
     # ---- 4. reclaims had evidence, and never took a live holder's claim without force
     for r in reclaims_ok:
         where = f"{r['sp']}/{r['ph']}"
@@ -1580,6 +1896,9 @@ def check_run(
             if n > 1:
                 add("5 audit", f"{key[0]}/{key[1]}", f"{n} sprint_complete events", [])
         c["audit events"] = len(disk.audit)
+        c["audit: sprint_fenced events"] = sum(
+            1 for a in disk.audit if a.get("event") == "sprint_fenced"
+        )
         if disk.audit_bad:
             problems.append(f"{disk.audit_bad} unreadable audit lines")
 
@@ -1645,7 +1964,13 @@ def check_dir(run_dir: str, cfg: Config | None = None) -> CheckResult:
         with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as fh:
             cfg = Config(**json.load(fh))
     logs, bad = load_logs(os.path.join(run_dir, "logs"))
-    result = check_run(logs, scan_store(os.path.join(run_dir, "store")))
+    sprint_ids = [r["sprint_id"] for r in logs.get("supervisor", []) if r.get("op") == "sprint"]
+    backend = backend_of(cfg, run_dir)
+    try:
+        disk = backend.scan(sprint_ids)
+    finally:
+        backend.close()
+    result = check_run(logs, disk)
     if bad:
         result.problems.append(f"{bad} unreadable log lines")
     crashes = sorted(n for n in os.listdir(os.path.join(run_dir, "logs")) if n.endswith(".txt"))
@@ -1686,8 +2011,10 @@ def table(result: CheckResult, cfg: Config) -> str:
         f"stress: {cfg.workers} workers, {cfg.phases} phases, {cfg.attempts} attempts each, "
         f"ttl {cfg.ttl:g} s, seed {cfg.seed}"
         + (f", BROKEN store: {cfg.broken}" if cfg.broken else ""),
-        "",
     ]
+    if cfg.store:
+        lines.append(f"store: {PgBackend(cfg, '').shown()}")
+    lines.append("")
     width = max(len(k) for k in list(f) + list(f["details"]))
     for k, v in f.items():
         if k != "details":
@@ -1735,8 +2062,13 @@ def verdict(result: CheckResult, cfg: Config) -> tuple[int, str]:
 
 def to_json(result: CheckResult, cfg: Config, run_dir: str, status: int, last: str) -> dict:
     """The --json document."""
+    config = asdict(cfg)
+    if cfg.store:
+        from conductor_tui.pg.url import redact
+
+        config["store"] = redact(cfg.store)
     return {
-        "config": asdict(cfg),
+        "config": config,
         "run_dir": run_dir,
         "figures": result.figures,
         "violations": [asdict(v) for v in result.violations],
@@ -1779,10 +2111,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--broken",
         nargs="?",
-        const="end-lock",
-        choices=sorted(BROKEN),
+        const="auto",
         default="",
-        help="negative control: break the store in the workers (default end-lock)",
+        metavar="{" + ",".join(sorted(BROKEN)) + "}",
+        help="negative control: break the store in the workers (default end-lock on files, "
+        "claim-held on PostgreSQL)",
+    )
+    ap.add_argument(
+        "--store",
+        metavar="URL",
+        default="",
+        help="run the workload on PostgreSQL (postgresql://...?schema=NAME, a schema of its own) "
+        "instead of a file store in the run directory",
     )
     ap.add_argument("--json", metavar="FILE", help="write the figures and violations as JSON")
     ap.add_argument("--dir", metavar="DIR", help="run directory (kept); default a temporary one")
@@ -1797,6 +2137,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if a.workers < 1 or a.phases < 1 or a.attempts < 1 or a.ttl <= 0:
             ap.error("--workers, --phases, --attempts and --ttl must be positive")
+        if a.store and not is_pg(a.store):
+            ap.error("--store takes a postgresql:// URL (the file store is always a fresh one)")
+        if a.broken == "auto":
+            a.broken = "claim-held" if a.store else "end-lock"
+        if a.broken and a.broken not in BROKEN:
+            ap.error(f"--broken: choose from {', '.join(sorted(BROKEN))}")
+        if a.broken and (a.broken in PG_BROKEN) != bool(a.store):
+            where = "PostgreSQL (--store URL)" if a.broken in PG_BROKEN else "the file store"
+            ap.error(f"--broken {a.broken} breaks {where} only")
         cfg = Config(
             workers=a.workers,
             phases=a.phases,
@@ -1812,10 +2161,13 @@ def main(argv: list[str] | None = None) -> int:
             hold_max=a.hold_max,
             broken=a.broken or "",
             max_seconds=a.max_seconds,
+            store=a.store,
         )
         run_dir = a.dir or tempfile.mkdtemp(prefix="conductor-stress-")
         if not a.quiet:
             print(f"run directory: {run_dir}", file=sys.stderr)
+            if a.store:
+                print(f"store: {PgBackend(cfg, run_dir).shown()}", file=sys.stderr)
         result = run(cfg, run_dir, quiet=a.quiet)
     status, last = verdict(result, cfg)
     print(table(result, cfg))
