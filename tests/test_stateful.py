@@ -1,8 +1,16 @@
-"""A stateful model of one store: every operation's outcome and the on-disk invariants.
+"""A stateful model of one store: every operation's outcome and the stored invariants.
 
 Hypothesis drives claim, heartbeat, complete, abort, reclaim, agent crashes and the clock against
-a real store directory, and checks each outcome (success or the precise ConductorError) against a
-small model, plus the invariants of PROTOCOL.md read back from the disk after every step.
+a real store, and checks each outcome (success or the precise ConductorError) against a small
+model, plus the invariants of PROTOCOL.md read back from what the store keeps after every step.
+
+Both backends run the same rules and the same model: the file store on a tmp directory (its clock
+moved by hand through Store(clock=...)), and PgStore on a schema of its own, one sprint per example
+(a project of its own), the schema dropped after the test. PostgreSQL judges leases on the
+server's clock, so there "the clock moves by s seconds" is played by moving every live claim's
+stamps (claimed_at, heartbeat_at, lease_end) s seconds into the past: the same verdicts, with no
+sleep. Its truth is read from the tables: phases (the live token), done, claims (every ended
+claim) and events (the audit log).
 """
 
 from __future__ import annotations
@@ -16,9 +24,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conductor_tui.core import audit
 from conductor_tui.core.errors import (
@@ -36,6 +51,8 @@ from conductor_tui.core.models import AuditEvent
 from conductor_tui.core.paths import TOKEN_RE
 from conductor_tui.core.store import Store
 
+from .pg_server import fresh_url
+
 T0 = 1_795_000_000  # a whole second: iso() truncates, so the model's leases stay exact
 GRAPH = [
     {"name": "a", "depends_on": []},
@@ -48,6 +65,7 @@ PHASES = list(DEPS)
 AGENTS = ["alice", "bob", "carol"]
 TTLS = [60, 600, 3600]
 HOW = {"complete": "done", "abort": "aborted", "reclaim": "reclaimed"}
+END_EVENT = {"done": "sprint_complete", "aborted": "sprint_abort", "reclaimed": "sprint_unstuck"}
 
 
 class Clock:
@@ -88,31 +106,49 @@ class PhaseModel:
     last_epoch: int = 0
 
 
-class StoreMachine(RuleBasedStateMachine):
-    """One store, one sprint (a -> b, a -> c, d), three agents."""
+class LifecycleMachine(RuleBasedStateMachine):
+    """One store, one sprint (a -> b, a -> c, d), three agents: the rules, the model and the
+    invariants every backend keeps. A backend gives the store, the clock, and reads its truth."""
+
+    # model seconds -> the store's seconds (ttls and clock moves): PostgreSQL's real clock runs
+    # on beside the moved one, so its unit is larger than any step's real duration
+    scale = 1
 
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="conductor-stateful-")
-        self.clock = Clock()
-        self.root = os.path.join(self.dir, "store")
-        project = os.path.join(self.dir, "project")
-        os.mkdir(project)
-        self.store = Store(self.root, clock=self.clock)
-        self.sprint = self.store.start(project, agent="starter", phases=GRAPH)
+        self.project = os.path.join(self.dir, "project")
+        os.mkdir(self.project)
+        self.now = float(T0)  # the model's clock
+        self.store: Any = self.make_store()
+        self.sprint: Any = self.store.start(self.project, agent="starter", phases=GRAPH)
         self.model = {p: PhaseModel() for p in PHASES}
         # the tokens each agent still remembers (a crash forgets them): (phase, token)
         self.known: dict[str, list[tuple[str, str]]] = {a: [] for a in AGENTS}
         self.ended: dict[str, tuple[str, str]] = {}  # token -> (phase, how)
         self.issued: dict[str, str] = {}  # token -> phase
+        self.heartbeats: list[str] = []  # the token of each heartbeat that succeeded
+        self.fenced_completes: list[str] = []  # the token of each completion refused as fenced
 
     def teardown(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ the backend
 
-    def pdir(self, phase: str) -> str:
-        return os.path.join(self.sprint.path, phase)
+    def make_store(self) -> Any:
+        raise NotImplementedError
+
+    def move_clock(self, seconds: int) -> None:
+        """Let the store's clock run on by `seconds` (model seconds)."""
+        raise NotImplementedError
+
+    def stored_done(self, phase: str) -> bool:
+        """Whether the store holds a done record for the phase."""
+        raise NotImplementedError
+
+    def events(self) -> list[AuditEvent]:
+        """This sprint's audit events, in order (every record must parse)."""
+        raise NotImplementedError
 
     def outcome(self, expected: type[ConductorError] | None, what: str, fn: Any) -> Any:
         """Run fn; it must succeed (expected None) or raise exactly the expected error class."""
@@ -131,7 +167,7 @@ class StoreMachine(RuleBasedStateMachine):
     def verdict(self, m: PhaseModel) -> str:
         if not m.alive:
             return "stale"
-        return "held" if m.lease_end > self.clock.now else "suspect"
+        return "held" if m.lease_end > self.now else "suspect"
 
     def end(self, phase: str, how: str) -> None:
         m = self.model[phase]
@@ -197,14 +233,14 @@ class StoreMachine(RuleBasedStateMachine):
             expected,
             f"claim {phase} by {agent}",
             lambda: self.sprint.claim(
-                phase, agent=agent, ttl=ttl, holder_pid=pid, holder_start=start
+                phase, agent=agent, ttl=ttl * self.scale, holder_pid=pid, holder_start=start
             ),
         )
         if owner is None:
             return
-        # a claim is granted only when every dependency is done, on disk
+        # a claim is granted only when every dependency is done, in the store
         for dep in DEPS[phase]:
-            assert os.path.isfile(os.path.join(self.pdir(dep), "done")), (phase, dep)
+            assert self.stored_done(dep), (phase, dep)
         # epochs strictly grow across the successful claims of a phase
         assert owner.epoch > m.last_epoch, (owner.epoch, m.last_epoch)
         assert owner.token.split("-", 1)[0] == str(owner.epoch)
@@ -212,7 +248,7 @@ class StoreMachine(RuleBasedStateMachine):
         assert owner.agent == agent and owner.holder_pid == pid
         self.issued[owner.token] = phase
         m.token, m.holder, m.alive = owner.token, agent, alive
-        m.ttl, m.lease_end, m.last_epoch = ttl, self.clock.now + ttl, owner.epoch
+        m.ttl, m.lease_end, m.last_epoch = ttl, self.now + ttl, owner.epoch
         self.known[agent].append((phase, owner.token))
 
     @precondition(lambda self: self.claimable())
@@ -240,7 +276,8 @@ class StoreMachine(RuleBasedStateMachine):
         if owner is not None:
             m = self.model[phase]
             assert owner.token == token
-            m.lease_end = self.clock.now + m.ttl
+            m.lease_end = self.now + m.ttl
+            self.heartbeats.append(token)
 
     @precondition(lambda self: any(self.known.values()))
     @rule(data=st.data(), verb=st.sampled_from(["complete", "abort"]))
@@ -258,6 +295,8 @@ class StoreMachine(RuleBasedStateMachine):
             if verb == "complete":
                 assert result.token == token and result.epoch == int(token.split("-")[0])
             self.end(phase, HOW[verb])
+        elif expected is Fenced and verb == "complete":
+            self.fenced_completes.append(token)
 
     @precondition(lambda self: self.locked())
     @rule(data=st.data(), verb=st.sampled_from(["complete", "abort", "heartbeat"]))
@@ -279,7 +318,8 @@ class StoreMachine(RuleBasedStateMachine):
             return
         if verb == "heartbeat":
             assert result.token == m.token
-            m.lease_end = self.clock.now + m.ttl
+            m.lease_end = self.now + m.ttl
+            self.heartbeats.append(result.token)
         else:
             self.end(phase, HOW[verb])
 
@@ -349,9 +389,86 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.integers(min_value=0, max_value=5000))
     def advance_clock(self, seconds: int) -> None:
+        self.now += seconds
+        self.move_clock(seconds)
+
+    # ------------------------------------------------------------------ invariants (every backend)
+
+    @invariant()
+    def status_view_is_consistent(self) -> None:
+        view = self.sprint.view()
+        for pv in view.phases:
+            m = self.model[pv.name]
+            if pv.status == "done":
+                assert pv.lock is None, f"{pv.name} is both done and locked"
+            if m.done:
+                want = "done"
+            elif m.token is not None:
+                want = self.verdict(m)
+            elif any(not self.model[d].done for d in DEPS[pv.name]):
+                want = "blocked"
+            else:
+                want = "ready"
+            assert pv.status == want, (pv.name, pv.status, want, pv.lock)
+            assert not pv.problems, (pv.name, pv.problems)
+            if m.token is not None:
+                assert pv.lock is not None and pv.lock.token == m.token
+                assert pv.lock.agent == m.holder
+        ready = [p for p in PHASES if view.phase(p).status == "ready"]  # type: ignore[union-attr]
+        for p in ready:
+            assert all(self.model[d].done for d in DEPS[p]), p
+
+    @invariant()
+    def the_audit_log_tells_the_models_story(self) -> None:
+        """One sprint_claim per token issued, one ending event per token ended (the event of
+        how it ended), one heartbeat event per heartbeat, and one sprint_fenced (detail "done")
+        per completion refused as fenced: on both backends alike."""
+        events = self.events()
+        for event in events:
+            assert isinstance(event, AuditEvent), event
+        by_kind: dict[str, list[AuditEvent]] = {}
+        for event in events:
+            by_kind.setdefault(event.event, []).append(event)
+        claims = sorted(e.token or "" for e in by_kind.get("sprint_claim", []))
+        assert claims == sorted(self.issued), (claims, self.issued)
+        for how, name in END_EVENT.items():
+            got = sorted(e.token or "" for e in by_kind.get(name, []))
+            want = sorted(t for t, (_, h) in self.ended.items() if h == how)
+            assert got == want, (name, got, want)
+        beats = sorted(e.token or "" for e in by_kind.get("sprint_heartbeat", []))
+        assert beats == sorted(self.heartbeats), (beats, self.heartbeats)
+        fenced = by_kind.get("sprint_fenced", [])
+        assert sorted(e.token or "" for e in fenced) == sorted(self.fenced_completes), fenced
+        assert all(e.detail == "done" for e in fenced), fenced
+
+    @invariant()
+    def doctor_finds_nothing(self) -> None:
+        assert self.sprint.doctor() == []
+
+
+class StoreMachine(LifecycleMachine):
+    """The file store in a tmp directory, its clock moved by hand; its truth is the disk."""
+
+    def make_store(self) -> Store:
+        self.clock = Clock()
+        return Store(os.path.join(self.dir, "store"), clock=self.clock)
+
+    def move_clock(self, seconds: int) -> None:
         self.clock.now += seconds
 
-    # ------------------------------------------------------------------ invariants
+    def stored_done(self, phase: str) -> bool:
+        return os.path.isfile(os.path.join(self.pdir(phase), "done"))
+
+    def events(self) -> list[AuditEvent]:
+        out = []
+        for event in audit.read(self.store.audit_path):
+            assert isinstance(event, AuditEvent), event
+            if event.sprint == self.sprint.sprint_id:
+                out.append(event)
+        return out
+
+    def pdir(self, phase: str) -> str:
+        return os.path.join(self.sprint.path, phase)
 
     @invariant()
     def one_token_per_lock_and_it_is_the_models(self) -> None:
@@ -399,37 +516,9 @@ class StoreMachine(RuleBasedStateMachine):
             assert seen == expected, (phase, seen, expected)
 
     @invariant()
-    def status_view_is_consistent(self) -> None:
-        view = self.sprint.view()
-        for pv in view.phases:
-            m = self.model[pv.name]
-            if pv.status == "done":
-                assert pv.lock is None, f"{pv.name} is both done and locked"
-            if m.done:
-                want = "done"
-            elif m.token is not None:
-                want = self.verdict(m)
-            elif any(not self.model[d].done for d in DEPS[pv.name]):
-                want = "blocked"
-            else:
-                want = "ready"
-            assert pv.status == want, (pv.name, pv.status, want, pv.lock)
-            assert not pv.problems, (pv.name, pv.problems)
-            if m.token is not None:
-                assert pv.lock is not None and pv.lock.token == m.token
-                assert pv.lock.agent == m.holder
-        ready = [p for p in PHASES if view.phase(p).status == "ready"]  # type: ignore[union-attr]
-        for p in ready:
-            assert all(self.model[d].done for d in DEPS[p]), p
-
-    @invariant()
     def audit_log_parses(self) -> None:
         for event in audit.read(self.store.audit_path):
             assert isinstance(event, AuditEvent), event
-
-    @invariant()
-    def doctor_finds_nothing(self) -> None:
-        assert self.sprint.doctor() == []
 
 
 StoreMachine.TestCase.settings = settings(
@@ -439,3 +528,87 @@ StoreMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestStoreMachine = StoreMachine.TestCase
+
+
+class PgStoreMachine(LifecycleMachine):
+    """PgStore on the test's schema, one sprint (and project) per example; its truth is the
+    tables. A model second is ten of the server's, so that the real time a step takes (the
+    server's clock runs on) never tips a verdict the model makes at a whole-second boundary."""
+
+    scale = 10
+    url = ""  # the test's schema, set by the test before the machine runs
+
+    def make_store(self) -> Any:
+        from conductor_tui.pg.store import PgStore
+
+        return PgStore(self.url)
+
+    def teardown(self) -> None:
+        self.store.close()
+        super().teardown()
+
+    def q(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        return self.store.conn.execute(query, (self.sprint.sprint_id, *args)).fetchall()
+
+    def move_clock(self, seconds: int) -> None:
+        """The server's clock cannot be moved: move every live claim's stamps into the past."""
+        self.store.conn.execute(
+            "UPDATE phases SET claimed_at = claimed_at - make_interval(secs => %(d)s), "
+            "heartbeat_at = heartbeat_at - make_interval(secs => %(d)s), "
+            "lease_end = lease_end - make_interval(secs => %(d)s) "
+            "WHERE sprint_id = %(s)s AND token IS NOT NULL",
+            {"d": float(seconds * self.scale), "s": self.sprint.sprint_id},
+        )
+
+    def stored_done(self, phase: str) -> bool:
+        return bool(self.q("SELECT 1 FROM done WHERE sprint_id = %s AND phase = %s", phase))
+
+    def events(self) -> list[AuditEvent]:
+        return [e for e in self.store.events(sprint=self.sprint.sprint_id) if e.sprint]
+
+    @invariant()
+    def one_row_per_phase_its_token_the_models(self) -> None:
+        rows = {
+            name: (state, token, agent)
+            for name, state, token, agent in self.q(
+                "SELECT name, state, token, agent FROM phases WHERE sprint_id = %s"
+            )
+        }
+        assert sorted(rows) == sorted(PHASES), rows
+        for phase, m in self.model.items():
+            state, token, agent = rows[phase]
+            want = "done" if m.done else ("running" if m.token else "pending")
+            assert (state, token, agent) == (want, m.token, m.holder), (phase, rows[phase])
+
+    @invariant()
+    def done_is_terminal_and_is_the_completed_tokens(self) -> None:
+        done = dict(self.q("SELECT phase, token FROM done WHERE sprint_id = %s"))
+        completed = {p: t for t, (p, how) in self.ended.items() if how == "done"}
+        assert done == completed, (done, completed)
+
+    @invariant()
+    def a_token_ends_at_most_once(self) -> None:
+        rows = self.q("SELECT token, phase, how FROM claims WHERE sprint_id = %s")
+        ended = {token: (phase, how) for token, phase, how in rows}
+        assert len(ended) == len(rows), rows
+        assert ended == self.ended, (ended, self.ended)
+
+
+@pytest.fixture
+def pg_url() -> Any:
+    """A store URL on a schema of its own, dropped after the test."""
+    yield from fresh_url()
+
+
+def test_pg_store_machine(pg_url: str) -> None:
+    """The same rules, model and audit story on PgStore."""
+    PgStoreMachine.url = pg_url
+    run_state_machine_as_test(
+        PgStoreMachine,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
