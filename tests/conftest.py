@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,3 +221,51 @@ def conductor(env: Env, *args: str, **extra: str) -> Result:
 @pytest.fixture
 def dead_pid_cli(dead_pid: tuple[int, int | None]) -> str:
     return str(dead_pid[0])
+
+
+# ---------------------------------------------------------------------- /proc hidden (issue 14)
+# CONDUCTOR_HIDE_PROC=1: the package may not open, list or stat anything under /proc, in this
+# process and in every Python process the tests start (tests/hideproc/: an audit hook, loaded
+# here and by a sitecustomize.py put on PYTHONPATH). What it refuses is recorded in
+# CONDUCTOR_HIDE_PROC_LOG, and the test during which it happened fails. tests/test_hidden_proc.py
+# runs the core, liveness, artifact and CLI tests so within the normal run.
+
+HIDEPROC_DIR = str(Path(__file__).parent / "hideproc")
+
+
+def proc_hidden() -> bool:
+    """Whether this run hides /proc from the package."""
+    return os.environ.get("CONDUCTOR_HIDE_PROC", "") not in ("", "0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not proc_hidden():
+        return
+    if not os.environ.get("CONDUCTOR_HIDE_PROC_LOG"):
+        fd, log = tempfile.mkstemp(prefix="conductor-hidden-proc-", suffix=".log")
+        os.close(fd)
+        os.environ["CONDUCTOR_HIDE_PROC_LOG"] = log
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if HIDEPROC_DIR not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([HIDEPROC_DIR, *paths])
+    if HIDEPROC_DIR not in sys.path:
+        sys.path.insert(0, HIDEPROC_DIR)
+    import conductor_hide_proc
+
+    conductor_hide_proc.install()
+
+
+@pytest.fixture(autouse=True)
+def _proc_stays_hidden() -> Iterator[None]:
+    """With /proc hidden, a test during which the package touched it fails, naming where."""
+    log = os.environ.get("CONDUCTOR_HIDE_PROC_LOG") if proc_hidden() else None
+    if not log:
+        yield
+        return
+    start = os.path.getsize(log) if os.path.exists(log) else 0
+    yield
+    if os.path.exists(log) and os.path.getsize(log) > start:
+        with open(log, encoding="utf-8") as fh:
+            fh.seek(start)
+            found = fh.read().splitlines()
+        pytest.fail(f"the package touched /proc while it was hidden: {found[:5]}")
