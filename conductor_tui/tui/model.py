@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core import audit
 from ..core.artifacts import check_artifact
@@ -217,16 +218,7 @@ class Loader:
 
     def details(self, phase: str) -> tuple[PhaseView, str, list[str]] | str:
         """A phase's fresh view (with the planner's class) and why it can or cannot be claimed."""
-        sprint = self.sprint
-        if sprint is None:
-            return "no sprint"
-        if phase not in sprint.defs:
-            return f"no phase {phase!r}"
-        status, reasons = sprint.why(phase)
-        pv = sprint.phase_view(phase)  # this phase only: not a reading of the whole sprint
-        pv.concurrency = self.classes.get(phase, pv.concurrency)  # type: ignore[assignment]
-        pv.dependents = [p.name for p in sprint.record.phases if phase in p.depends_on]
-        return pv, status, reasons
+        return phase_details(self.sprint, self.classes, phase)
 
     def load(self, changed: frozenset[str] | None = None) -> Snapshot:
         """Read the store; errors become a Snapshot with an error, never an exception.
@@ -486,6 +478,22 @@ class Loader:
             cached = (key, check.problem if check is not None else None)
             self._artifact_cache[done.artifact] = cached
         return cached[1]
+
+
+def phase_details(
+    sprint: Any, classes: dict[str, str], phase: str
+) -> tuple[PhaseView, str, list[str]] | str:
+    """A phase's fresh view (with the planner's class) and why it can or cannot be claimed, on
+    either store's sprint; a string says why there is none."""
+    if sprint is None:
+        return "no sprint"
+    if phase not in sprint.defs:
+        return f"no phase {phase!r}"
+    status, reasons = sprint.why(phase)
+    pv = sprint.phase_view(phase)  # this phase only: not a reading of the whole sprint
+    pv.concurrency = classes.get(phase, pv.concurrency)
+    pv.dependents = [p.name for p in sprint.record.phases if phase in p.depends_on]
+    return pv, status, reasons
 
 
 def attention(

@@ -16,7 +16,7 @@ from ..core.errors import ConductorError
 from ..core.estimate import CriticalMemo, TookCache, batches_run, sprint_timing
 from ..core.graph import layers, plan_batches, topo_order
 from ..core.models import PhaseView
-from .model import TICK, Lane, Snapshot, attention
+from .model import TICK, Lane, Snapshot, attention, phase_details
 
 __all__ = ["TICK", "PgLoader"]
 
@@ -55,16 +55,7 @@ class PgLoader:
 
     def details(self, phase: str) -> tuple[PhaseView, str, list[str]] | str:
         """A phase's fresh view (with the planner's class) and why it can or cannot be claimed."""
-        sprint = self.sprint
-        if sprint is None:
-            return "no sprint"
-        if phase not in sprint.defs:
-            return f"no phase {phase!r}"
-        status, reasons = sprint.why(phase)
-        pv = sprint.phase_view(phase)
-        pv.concurrency = self.classes.get(phase, pv.concurrency)
-        pv.dependents = [p.name for p in sprint.record.phases if phase in p.depends_on]
-        return pv, status, reasons
+        return phase_details(self.sprint, self.classes, phase)
 
     def load(self, changed: frozenset[str] | None = None) -> Snapshot:
         """Read the sprint whole; errors become a Snapshot with an error, never an exception."""
