@@ -278,7 +278,9 @@ def cmd_artifact(ctx: Context) -> int:
     from .core.handoff import write_template
 
     sprint = ctx.sprint()
-    path = write_template(sprint, ctx.args.phase, ctx.agent(), ctx.args.out)
+    # a database has no folder: the template goes in the project's .nanostack/artifacts
+    root = os.path.join(ctx.project, ".nanostack", "artifacts") if ctx.on_pg else None
+    path = write_template(sprint, ctx.args.phase, ctx.agent(), ctx.args.out, root)
     ctx.emit(
         "OK",
         f"wrote {path}\nfill in context_checkpoint, then: "

@@ -66,6 +66,8 @@ def test_the_lifecycle_on_a_url_as_on_files(pg_url: str, tmp_path: Path) -> None
     assert ok("--json", "next").returncode == 0
     log = json.loads(ok("--json", "log").stdout)
     assert [e["event"] for e in log["events"]] == ["sprint_start", "sprint_claim"]
+    made = json.loads(ok("--json", "artifact", "new", "think", "--agent", "codex-1").stdout)
+    assert made["path"].startswith(str(project / ".nanostack" / "artifacts" / "think") + os.sep)
     assert ok("abort", "think", "--agent", "codex-1").returncode == 0
     assert ok("context").returncode == 0
     assert not any("s3cret-pw" in text for text in outs)

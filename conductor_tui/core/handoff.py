@@ -35,10 +35,13 @@ def template(phase: str, sprint_id: str, agent: str) -> dict[str, Any]:
     }
 
 
-def write_template(sprint: Sprint, phase: str, agent: str, out: str | None) -> str:
+def write_template(
+    sprint: Sprint, phase: str, agent: str, out: str | None, root: str | None = None
+) -> str:
     """Write a template artifact (never over an existing file); returns its path.
 
-    The default place is <store>/<phase>/<UTC stamp>.json, beside upstream's artifacts.
+    The default place is <root>/<phase>/<UTC stamp>.json, root being the store's folder (beside
+    upstream's artifacts) unless given (a database store has no folder).
     """
     check_phase(phase)
     sprint.phase_dir(phase)  # an unknown phase is refused before anything is written
@@ -49,7 +52,7 @@ def write_template(sprint: Sprint, phase: str, agent: str, out: str | None) -> s
     stamp = iso(sprint.store.clock()).replace(":", "").replace("-", "")
     # a phase named like the store's own folders gets a folder of its own
     sub = (phase,) if phase not in RESERVED else ("artifacts", phase)
-    folder = os.path.join(sprint.store.root, *sub)
+    folder = os.path.join(sprint.store.root if root is None else root, *sub)
     os.makedirs(folder, exist_ok=True)
     for n in range(1, 1000):
         path = os.path.join(folder, f"{stamp}.json" if n == 1 else f"{stamp}-{n}.json")
