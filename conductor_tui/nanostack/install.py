@@ -21,6 +21,8 @@ import stat
 import sys
 from collections.abc import Sequence
 
+from ..core.fs import fsync_dir
+
 BACKUP_SUFFIX = ".conductor-backup"
 
 # SHA-256 of every released version of upstream's conductor/bin/sprint.sh (from its history).
@@ -150,14 +152,6 @@ def _read(path: str) -> bytes:
         return fh.read(4 * MAX_SCRIPT)
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def install(directory: str, conductor: str) -> str:
     """Swap upstream's sprint.sh for the wrapper; returns what was done."""
     script = find_script(directory)
@@ -194,7 +188,7 @@ def install(directory: str, conductor: str) -> str:
             os.close(fd)
         os.replace(tmp_backup, backup)
         os.replace(tmp_wrapper, script)
-        _fsync_dir(bin_dir)
+        fsync_dir(bin_dir)
     except OSError as exc:
         for leftover in (tmp_backup, tmp_wrapper):
             with contextlib.suppress(OSError):
@@ -226,7 +220,7 @@ def uninstall(directory: str) -> str:
         raise Refusal(f"the backup {backup} is not nanostack's sprint.sh; nothing was changed")
     try:
         os.replace(backup, script)
-        _fsync_dir(os.path.dirname(script))
+        fsync_dir(os.path.dirname(script))
     except OSError as exc:
         raise Refusal(f"cannot restore {script}: {exc.strerror or exc}") from None
     return f"uninstalled: {script} is upstream's sprint.sh again"
