@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 INHERITED_ENV: dict[str, str] | None = None  # the environment as the caller gave it
 
 
-PG_SCHEMES = ("postgresql://", "postgres://")
-
-
 class Context:
     """What every command needs: the parsed options, the store, the project and the output."""
 
@@ -48,22 +45,13 @@ class Context:
         """The store, found as the protocol says: a directory, or a PostgreSQL URL (given in
         --store, $NANOSTACK_STORE, or as `store` in the file store's config.json)."""
         if self._store is None:
-            from .core.paths import find_store
+            from .storespec import is_url, store_spec
 
-            explicit = getattr(self.args, "store", None)
-            named = explicit or os.environ.get("NANOSTACK_STORE") or ""
-            if named.startswith(PG_SCHEMES):
-                spec = named
-            else:
-                spec = find_store(explicit, self.project)
-                if os.path.isfile(os.path.join(spec, "config.json")):
-                    from .pg import config_pointer  # a team's pointer: config.json's `store`
-
-                    spec = config_pointer(spec) or spec
+            spec = store_spec(getattr(self.args, "store", None), self.project)
             from .core.store import Store
 
             opened: Store
-            if spec.startswith(PG_SCHEMES):
+            if is_url(spec):
                 from .pg import open_store
 
                 opened = open_store(spec)  # type: ignore[assignment]  # a PgStore, same interface

@@ -49,6 +49,7 @@ ALLOWED_OWN = {
     "conductor_tui",
     "conductor_tui.cli",
     "conductor_tui.cli_fast",
+    "conductor_tui.storespec",  # where the store is (os only; config.json parsed if it names a db)
     "conductor_tui.text",
     "conductor_tui.core",
     "conductor_tui.core.audit",

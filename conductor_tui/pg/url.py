@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..core.errors import BadInput
+from ..storespec import is_url
 
-SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_SCHEMA = "conductor"
 SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CONNECT_TIMEOUT_S = 5
@@ -28,7 +28,7 @@ REDACTED = "***"
 
 def is_pg_url(spec: str | None) -> bool:
     """True when a store spec names a PostgreSQL store rather than a directory."""
-    return bool(spec) and str(spec).lower().startswith(SCHEMES)
+    return is_url(spec)
 
 
 def redact(text: object) -> str:

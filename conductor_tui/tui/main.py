@@ -141,31 +141,13 @@ class _Leaving:
         os._exit(128 + self.signum)
 
 
-PG_SCHEMES = ("postgresql://", "postgres://")
-
-
-def _store_spec(explicit: str | None, project: str) -> str:
-    """The store as the command line finds it: a directory, or a PostgreSQL URL given in
-    --store, $NANOSTACK_STORE or as `store` in the file store's config.json."""
-    from ..core.paths import find_store
-
-    named = explicit or os.environ.get("NANOSTACK_STORE") or ""
-    if named.startswith(PG_SCHEMES):
-        return named
-    path = find_store(explicit, project)
-    if os.path.isfile(os.path.join(path, "config.json")):
-        from ..pg import config_pointer
-
-        return config_pointer(path) or path
-    return path
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `conductor-tui`."""
     args = build_parser().parse_args(argv)
     from ..core.errors import ConductorError
     from ..core.paths import check_agent, logical_cwd
     from ..core.store import Store
+    from ..storespec import is_url, store_spec
 
     leaving = _Leaving()
     leaving.install()
@@ -181,12 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.project and not os.path.isdir(args.project):
                 raise ConductorError(f"--project {args.project!r} is not a directory")
             project = os.path.abspath(args.project) if args.project else logical_cwd()
-            store_root, sprint_id = _store_spec(args.store, project), args.sprint
+            store_root, sprint_id = store_spec(args.store, project), args.sprint
         from .app import default_agent
 
         agent = check_agent(args.agent) if args.agent else default_agent()
         loader: Any
-        if store_root.startswith(PG_SCHEMES):  # a team's database: read whole, LISTEN for news
+        if is_url(store_root):  # a team's database: read whole, LISTEN for news
             from ..pg import open_store
             from .pgmodel import PgLoader
 
@@ -195,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .model import Loader
 
             loader = Loader(Store(store_root), project, sprint_id, args.skills)
-        if not store_root.startswith(PG_SCHEMES) and not os.path.isdir(store_root):
+        if not is_url(store_root) and not os.path.isdir(store_root):
             what = f"no sprint {sprint_id}" if sprint_id else f"no active sprint for {project}"
             raise ConductorError(
                 f"{what}: there is no store at {store_root}. Start a sprint with "
