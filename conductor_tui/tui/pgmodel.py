@@ -16,13 +16,13 @@ from ..core.errors import ConductorError
 from ..core.estimate import CriticalMemo, TookCache, batches_run, sprint_timing
 from ..core.graph import layers, plan_batches, topo_order
 from ..core.models import PhaseView
-from .model import TICK, Lane, Snapshot, attention, phase_details
+from .model import Lane, Snapshot, attention, phase_details
 
-__all__ = ["TICK", "PgLoader"]
+__all__ = ["PgLoader"]
 
 
 class PgLoader:
-    """Loader's surface (load, rejudge, details, sprint, store, classes) over a PgStore."""
+    """The Loader's surface the app uses (load, details, sprint, store, classes) over a PgStore."""
 
     def __init__(
         self,
@@ -43,15 +43,6 @@ class PgLoader:
         self._views: dict[str, PhaseView] = {}
         self._took: TookCache = {}
         self._critical = CriticalMemo()
-
-    @property
-    def state(self) -> str:
-        """The connection as the header says it (set by the app from its bridge)."""
-        return ""
-
-    def rejudge(self) -> Snapshot:
-        """Judge again at the server's now: a database read is a whole read."""
-        return self.load()
 
     def details(self, phase: str) -> tuple[PhaseView, str, list[str]] | str:
         """A phase's fresh view (with the planner's class) and why it can or cannot be claimed."""

@@ -103,10 +103,6 @@ class LocksTable(ScrollView, can_focus=True):
         """The phase under the cursor."""
         return self._keys[self.cursor] if 0 <= self.cursor < len(self._keys) else None
 
-    def cells(self, phase: str) -> list[Text]:
-        """A row's cells as shown (for tests)."""
-        return list(self._rows.get(phase, []))
-
     def show(self, snap: Snapshot, filter_text: str = "") -> None:
         """Apply a snapshot: rows appear, change and go by phase name; the cursor stays on its
         phase while it has a row."""
