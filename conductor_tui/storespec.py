@@ -36,20 +36,20 @@ def store_spec(explicit: str | None, project: str, env: Mapping[str, str] | None
 
 
 def config_pointer(root: str) -> str | None:
-    """The `store` of <root>/config.json when it is a PostgreSQL URL (else None). Most configs
-    never name one: the file is parsed only when its bytes could."""
-    try:
-        with open(os.path.join(root, "config.json"), "rb") as fh:
-            data = fh.read(1 << 20)
-    except OSError:
-        return None
-    if b"postgres" not in data.lower():
-        return None
-    from .core.jsonio import MalformedJSON, read_json
+    """The `store` of <root>/config.json when it is a PostgreSQL URL (else None). Read as every
+    record is (a regular file only, no symlink followed, size-capped: a FIFO never blocks), and
+    parsed only when its bytes could name a database (most configs never do)."""
+    from .core.jsonio import MalformedJSON, loads_strict, read_bytes_nofollow
 
     try:
-        raw = read_json(os.path.join(root, "config.json"))
-    except (OSError, MalformedJSON, ValueError):
-        return None  # the file store reports a malformed config where it reads one
+        data = read_bytes_nofollow(os.path.join(root, "config.json"))
+    except (OSError, MalformedJSON):
+        return None  # the file store reports a bad config where it reads one
+    if b"postgres" not in data.lower():
+        return None
+    try:
+        raw = loads_strict(data)
+    except (MalformedJSON, ValueError):
+        return None
     value = raw.get("store") if isinstance(raw, dict) else None
     return value if isinstance(value, str) and is_url(value) else None
