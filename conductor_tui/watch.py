@@ -14,20 +14,33 @@ deadlock.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
+import select
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Protocol, cast
 
 import watchdog.events as wd_events
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from .core.layout import STAGING_PREFIXES, TMP_MARK
+from . import inotify as ino
+from .core.layout import HISTORY, STAGING_PREFIXES, TMP_MARK, is_staging
 
 __all__ = ["ChangeBridge"]
 
@@ -68,6 +81,31 @@ _EVENT_FILTER: list[type[FileSystemEvent]] = [
 ]
 _IGNORED_TYPES = frozenset({"opened", "closed_no_write"})
 
+
+class _Emitting(Protocol):
+    """What the bridge asks of a scheduled watch's emitter (watchdog's, or TreeObserver's)."""
+
+    @property
+    def watch(self) -> object: ...
+    @property
+    def stopped_event(self) -> threading.Event: ...
+    def is_alive(self) -> bool: ...
+
+
+class _Observing(Protocol):
+    """What the bridge asks of an observer: watchdog's BaseObserver, or TreeObserver."""
+
+    @property
+    def emitters(self) -> Collection[_Emitting]: ...
+    def schedule(
+        self, event_handler: Any, path: str, *, recursive: bool = ..., event_filter: Any = ...
+    ) -> Any: ...
+    def unschedule(self, watch: Any) -> None: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def join(self, timeout: float | None = ...) -> None: ...
+
+
 # A want: a directory we mean to watch, and whether recursively.
 Want = tuple[str, bool]
 
@@ -82,6 +120,9 @@ def _inotify_reader_alive(observer: object) -> bool:
     class of watchdog bug) when watched folders are renamed and removed quickly, as claims do; every
     watch of that observer then goes deaf and nothing says so.
     """
+    alive = getattr(observer, "reader_alive", None)  # our TreeObserver says it itself
+    if callable(alive):
+        return bool(alive())
     reader = getattr(observer, "_inotify_fd", None)  # InotifyObserver's own reader thread
     return reader is None or not hasattr(reader, "is_alive") or reader.is_alive()
 
@@ -129,10 +170,358 @@ class _Handler(FileSystemEventHandler):
 
     def dispatch(self, event: FileSystemEvent) -> None:
         """Hand the raw event to the bridge, never letting an error kill the observer thread."""
+        self.dispatch_many((event,))
+
+    def dispatch_many(self, events: Sequence[FileSystemEvent]) -> None:
+        """Hand the events of one read to the bridge at once (TreeObserver's way)."""
         try:
-            self._bridge._record(event)
+            self._bridge._record_many(events)
         except Exception:
-            log.exception("watch: could not record %r", event)
+            log.exception("watch: could not record %r", events)
+
+
+# ------------------------------------------------------------------ our own inotify tree observer
+
+# What a watched directory reports. Opens, reads and read-only closes are left out (the app's own
+# reads must not wake it); IN_EXCL_UNLINK: nothing more from a file once it is unlinked.
+_TREE_MASK = (
+    ino.IN_MODIFY
+    | ino.IN_ATTRIB
+    | ino.IN_CLOSE_WRITE
+    | ino.IN_MOVED_FROM
+    | ino.IN_MOVED_TO
+    | ino.IN_CREATE
+    | ino.IN_DELETE
+    | ino.IN_DELETE_SELF
+    | ino.IN_MOVE_SELF
+    | ino.IN_ONLYDIR
+    | ino.IN_EXCL_UNLINK
+)
+
+
+def _skipped(name: str) -> bool:
+    """Folders a recursive watch does not enter: an ended claim's history (one more folder per
+    claim, for ever; nothing the app shows changes in it: a claim's end is seen as its lock
+    leaving the phase folder) and private staging folders (what they become is seen when they
+    are renamed into place)."""
+    return name == HISTORY or is_staging(name)
+
+
+class _TreeWatch:
+    """What TreeObserver.schedule returns (watchdog's ObservedWatch, as far as the bridge asks)."""
+
+    def __init__(self, path: str, recursive: bool) -> None:
+        self.path = path
+        self.is_recursive = recursive
+
+    def covers(self, folder: str) -> bool:
+        """Whether events in this folder belong to this watch."""
+        return folder == self.path or (self.is_recursive and folder.startswith(self.path + os.sep))
+
+
+class _TreeEmitter:
+    """One scheduled watch's liveness (watchdog's EventEmitter, as far as the bridge asks): it
+    stops for good when its root folder is deleted or moved, and the bridge then schedules the
+    path again."""
+
+    def __init__(self, watch: _TreeWatch, handler: FileSystemEventHandler) -> None:
+        self.watch = watch
+        self.handler = handler
+        self.stopped_event = threading.Event()
+
+    def is_alive(self) -> bool:
+        return not self.stopped_event.is_set()
+
+
+class TreeObserver:
+    """Linux inotify on one descriptor and one reader thread, for the bridge.
+
+    watchdog's recursive inotify watch keeps a watch, a path and a callback per folder under the
+    root, with a thread per scheduled watch: every ended claim adds a history folder that it then
+    watches for ever (about 2 KB each, and the cost of its bookkeeping on every event). This
+    observer enters neither history nor staging folders, so what it keeps follows the phases and
+    their claims, not the sprint's age. It offers exactly what the bridge uses of a watchdog
+    observer (schedule, unschedule, emitters, start, stop, join) and hands the same event objects
+    to the handler. Raises OSError where there is no inotify (the bridge polls instead).
+    """
+
+    def __init__(self) -> None:
+        self._ino = ino.Inotify()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._lock = threading.Lock()
+        # Guarded by _lock:
+        self._emitters: dict[_TreeWatch, _TreeEmitter] = {}
+        self._folders: dict[str, int] = {}  # watched folder -> its watch descriptor
+        self._wds: dict[int, str] = {}
+        self._subs: dict[str, set[str]] = {}  # watched folder -> its watched sub-folders
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="conductor-inotify", daemon=True)
+        self.broken: str | None = None  # why some folder could not be watched (then not alive)
+
+    # -- the bridge's side ----------------------------------------------------------------------
+
+    @property
+    def emitters(self) -> set[_TreeEmitter]:
+        with self._lock:
+            return set(self._emitters.values())
+
+    @property
+    def watched(self) -> int:
+        """How many folders are watched now (a figure for tests and benchmarks)."""
+        with self._lock:
+            return len(self._folders)
+
+    def reader_alive(self) -> bool:
+        """Whether the reader thread runs (after start()) and every folder wanted is watched."""
+        return self.broken is None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the reader to end (join() waits for it); it closes the descriptors."""
+        with self._lock:
+            self._stopping = True
+            if self._wake_w >= 0:  # not yet closed by the reader (whose fd could be reused)
+                with contextlib.suppress(OSError):
+                    os.write(self._wake_w, b"x")
+
+    def join(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread.ident is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def schedule(
+        self,
+        event_handler: FileSystemEventHandler,
+        path: str,
+        *,
+        recursive: bool = False,
+        event_filter: object = None,
+    ) -> _TreeWatch:
+        """Watch path (and, recursively, the folders under it but history and staging ones).
+        OSError as inotify_add_watch fails on the root (FileNotFoundError when it is gone,
+        ENOSPC at the watch limit); a limit reached below the root raises too."""
+        watch = _TreeWatch(os.path.abspath(path), recursive)
+        with self._lock:
+            self._add_locked(watch.path, follow=True)
+            if recursive:
+                self._walk_locked(watch.path)
+            self._emitters[watch] = _TreeEmitter(watch, event_handler)
+        return watch
+
+    def unschedule(self, watch: Any) -> None:
+        """Stop a watch, and every folder watch no other scheduled watch needs."""
+        with self._lock:
+            emitter = self._emitters.pop(watch, None)
+            if emitter is None:
+                return
+            emitter.stopped_event.set()
+            for folder in [f for f in self._folders if emitter.watch.covers(f)]:
+                if not any(e.watch.covers(folder) for e in self._emitters.values()):
+                    self._forget_locked(folder, remove=True)
+
+    # -- bookkeeping (caller holds _lock) -------------------------------------------------------
+
+    def _add_locked(self, folder: str, follow: bool = False) -> None:
+        mask = _TREE_MASK if follow else _TREE_MASK | ino.IN_DONT_FOLLOW
+        wd = self._ino.add(folder, mask)
+        old = self._wds.get(wd)
+        if old is not None and old != folder:  # the same folder, renamed while we looked away
+            self._drop_locked(old)
+        self._wds[wd] = folder
+        self._folders[folder] = wd
+        self._subs.setdefault(os.path.dirname(folder), set()).add(folder)
+
+    def _drop_locked(self, folder: str) -> int | None:
+        """Forget one folder (not what is under it); its watch descriptor, if it had one."""
+        wd = self._folders.pop(folder, None)
+        siblings = self._subs.get(os.path.dirname(folder))
+        if siblings is not None:
+            siblings.discard(folder)
+            if not siblings:
+                del self._subs[os.path.dirname(folder)]
+        if wd is not None and self._wds.get(wd) == folder:
+            del self._wds[wd]
+            return wd
+        return None
+
+    def _walk_locked(self, top: str) -> None:
+        """Watch every folder under top, but history and staging ones and symbolic links. A
+        folder that vanishes meanwhile is skipped; the watch limit raises."""
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue  # gone, or not a folder any more: its parent's event says so
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                if not is_dir or _skipped(entry.name):
+                    continue
+                try:
+                    self._add_locked(entry.path)
+                except OSError as exc:
+                    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                        continue  # removed or replaced by a file since the listing
+                    raise
+                stack.append(entry.path)
+
+    def _forget_locked(self, folder: str, remove: bool) -> None:
+        """Drop folder and every watched folder under it (removing their kernel watches when
+        asked: a folder moved away keeps its watch on the inode, wherever it now lives)."""
+        stack = [folder]
+        while stack:
+            path = stack.pop()
+            stack.extend(self._subs.get(path, ()))
+            wd = self._drop_locked(path)
+            if wd is not None and remove:
+                self._ino.remove(wd)
+
+    def _recursive_root_locked(self, folder: str) -> bool:
+        return any(e.watch.is_recursive and e.watch.covers(folder) for e in self._emitters.values())
+
+    # -- the reader thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        fd = self._ino.fileno()
+        try:
+            while True:
+                with self._lock:
+                    if self._stopping:
+                        return
+                ready, _, _ = select.select([fd, self._wake_r], [], [])
+                if self._wake_r in ready:
+                    continue  # only stop() writes there: the check above ends the loop
+                try:
+                    self._dispatch(self._translate(self._ino.read()))
+                except Exception:  # one bad batch must not deafen every watch
+                    log.exception("watch: handling inotify events failed")
+        finally:
+            with self._lock:
+                self._stopping = True
+                for emitter in self._emitters.values():
+                    emitter.stopped_event.set()
+                self._ino.close()
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+                self._wake_r = self._wake_w = -1
+
+    def _translate(
+        self, raw: list[ino.RawEvent]
+    ) -> list[tuple[FileSystemEventHandler, FileSystemEvent]]:
+        """The watchdog events these inotify events make, each with the handler it goes to;
+        folder watches are added and dropped on the way."""
+        out: list[tuple[str, FileSystemEvent]] = []
+        with self._lock:
+            for ev in raw:
+                if ev.mask & ino.IN_Q_OVERFLOW:
+                    out.extend(self._overflowed_locked())
+                    continue
+                folder = self._wds.get(ev.wd)
+                if folder is None:
+                    continue  # a watch dropped a moment ago
+                if ev.mask & ino.IN_IGNORED:  # the kernel dropped this watch (folder gone)
+                    if self._folders.get(folder) == ev.wd:
+                        self._drop_locked(folder)
+                    else:
+                        del self._wds[ev.wd]
+                    continue
+                if not ev.name:  # the watched folder itself was deleted or moved
+                    if ev.mask & (ino.IN_DELETE_SELF | ino.IN_MOVE_SELF):
+                        for emitter in self._emitters.values():
+                            if emitter.watch.path == folder:
+                                emitter.stopped_event.set()
+                        self._forget_locked(folder, remove=bool(ev.mask & ino.IN_MOVE_SELF))
+                    continue
+                if is_staging(ev.name):
+                    # a temp file or staging folder: nothing a reader acts on until it is
+                    # renamed to its real name (and staging folders are never entered)
+                    continue
+                path = os.path.join(folder, ev.name)
+                if ev.mask & ino.IN_ISDIR:
+                    event = self._folder_event_locked(path, ev.mask)
+                else:
+                    event = _file_event(path, ev.mask)
+                if event is not None:
+                    out.append((folder, event))
+            routed = [
+                (e.handler, event)
+                for folder, event in out
+                for e in self._emitters.values()
+                if not e.stopped_event.is_set() and e.watch.covers(folder)
+            ]
+        return routed
+
+    def _folder_event_locked(self, path: str, mask: int) -> FileSystemEvent | None:
+        if mask & (ino.IN_CREATE | ino.IN_MOVED_TO):
+            name = os.path.basename(path)
+            if self._recursive_root_locked(os.path.dirname(path)) and not _skipped(name):
+                try:
+                    self._add_locked(path)
+                    self._walk_locked(path)  # what was made inside before the watch went in
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOENT, errno.ENOTDIR):  # not just gone again
+                        # e.g. the watch limit: this observer is no longer complete; the
+                        # bridge sees it as dead and starts over (or polls, if it fails again)
+                        self.broken = f"watching {path}: {exc}"
+                        log.warning("watch: %s", self.broken)
+            return DirCreatedEvent(path)
+        if mask & (ino.IN_DELETE | ino.IN_MOVED_FROM):
+            self._forget_locked(path, remove=bool(mask & ino.IN_MOVED_FROM))
+            return DirDeletedEvent(path)
+        return None  # a folder's own attributes: nothing a reader acts on
+
+    def _overflowed_locked(self) -> list[tuple[str, FileSystemEvent]]:
+        """The kernel's queue overflowed: events were lost. Every watch root is reported as
+        created (a full re-read for the app), and the trees are walked again for folders made
+        meanwhile."""
+        out: list[tuple[str, FileSystemEvent]] = []
+        for emitter in self._emitters.values():
+            root = emitter.watch.path
+            if emitter.watch.is_recursive:
+                with contextlib.suppress(OSError):
+                    self._walk_locked(root)
+            out.append((root, DirCreatedEvent(root)))
+        return out
+
+    def _dispatch(self, routed: list[tuple[FileSystemEventHandler, FileSystemEvent]]) -> None:
+        """Hand the events to their handlers, all of a handler's at once where it can."""
+        by_handler: dict[FileSystemEventHandler, list[FileSystemEvent]] = {}
+        for handler, event in routed:
+            by_handler.setdefault(handler, []).append(event)
+        for handler, events in by_handler.items():
+            many = getattr(handler, "dispatch_many", None)
+            if callable(many):
+                many(events)
+            else:
+                for event in events:
+                    handler.dispatch(event)
+
+
+def _file_event(path: str, mask: int) -> FileSystemEvent | None:
+    """The watchdog event for an inotify event on a file (the bridge reads the type and path)."""
+    if mask & (ino.IN_CREATE | ino.IN_MOVED_TO):
+        return FileCreatedEvent(path)
+    if mask & (ino.IN_DELETE | ino.IN_MOVED_FROM):
+        return FileDeletedEvent(path)
+    if mask & ino.IN_CLOSE_WRITE:
+        return FileClosedEvent(path)
+    if mask & (ino.IN_MODIFY | ino.IN_ATTRIB):  # written in place, or touched
+        return FileModifiedEvent(path)
+    return None
+
+
+def native_observer() -> _Observing:
+    """The platform's file events: our inotify tree observer on Linux, watchdog's elsewhere."""
+    if ino.available():
+        return TreeObserver()
+    return Observer()
 
 
 class ChangeBridge:
@@ -148,7 +537,7 @@ class ChangeBridge:
         quiet_s: float = 0.008,
         max_wait_s: float = 0.05,
         rescan_s: float | None = 15.0,
-        native: Callable[[], BaseObserver] = Observer,
+        native: Callable[[], _Observing] = native_observer,
     ) -> None:
         self._store = os.path.abspath(store_root)
         self._conductor = os.path.join(self._store, "conductor")
@@ -174,8 +563,8 @@ class ChangeBridge:
 
         # Guarded by _watch_lock: the observer and what we scheduled on it.
         self._watch_lock = threading.Lock()
-        self._observer: BaseObserver | None = None
-        self._scheduled: dict[Want, ObservedWatch] = {}
+        self._observer: _Observing | None = None
+        self._scheduled: dict[Want, Any] = {}
         self._warned: set[str] = set()
         self._handler = _Handler(self)
 
@@ -207,7 +596,7 @@ class ChangeBridge:
                 return
             # Built here, not in __init__: the inotify observer starts a reader thread at once.
             if self._poll:
-                observer: BaseObserver = PollingObserver(timeout=POLL_INTERVAL_S)
+                observer: _Observing = PollingObserver(timeout=POLL_INTERVAL_S)
                 observer.start()
                 self._observer = observer
             else:
@@ -233,7 +622,7 @@ class ChangeBridge:
             if observer is not None:
                 observer.stop()
         me = threading.current_thread()
-        if observer is not None and observer is not me:
+        if observer is not None and observer is not cast(object, me):  # watchdog's is a thread
             observer.join(JOIN_TIMEOUT_S)
         thread = self._thread
         if thread is not None and thread is not me:
@@ -255,42 +644,55 @@ class ChangeBridge:
 
     def _record(self, event: FileSystemEvent) -> None:
         """Add the paths of one raw event to the dirty set and wake the bridge thread."""
-        paths: list[str] = []
-        kind = event.event_type
-        src = os.fsdecode(event.src_path) if event.src_path else ""
-        dest = os.fsdecode(event.dest_path) if getattr(event, "dest_path", "") else ""
-        wanted = kind not in _IGNORED_TYPES
-        # inotify pairs every directory "modified" with a created/deleted/moved/closed event of
-        # the entry itself: it adds only the temp files' parents (a repaint before the rename).
-        if not self._poll and kind == "modified" and event.is_directory:
-            wanted = False
-        if wanted:
-            if src and not _is_temp(src):
-                paths.append(src)
-            if dest:  # a move's destination always counts: that is how an atomic write lands
-                paths.append(dest)
+        self._record_many((event,))
+
+    def _record_many(self, events: Sequence[FileSystemEvent]) -> None:
+        """Add the paths of raw events to the dirty set and wake the bridge thread once."""
+        found: list[tuple[FileSystemEvent, str, str, list[str]]] = []
+        for event in events:
+            paths: list[str] = []
+            kind = event.event_type
+            src = os.fsdecode(event.src_path) if event.src_path else ""
+            dest = os.fsdecode(event.dest_path) if getattr(event, "dest_path", "") else ""
+            wanted = kind not in _IGNORED_TYPES
+            # inotify pairs every directory "modified" with a created/deleted/moved/closed event
+            # of the entry itself: it adds only the temp files' parents (a repaint before the
+            # rename).
+            if not self._poll and kind == "modified" and event.is_directory:
+                wanted = False
+            if wanted:
+                if src and not _is_temp(src):
+                    paths.append(src)
+                if dest:  # a move's destination always counts: that is how an atomic write lands
+                    paths.append(dest)
+            found.append((event, src, dest, paths))
         with self._cond:
-            self._events += 1
-            wants = self._wants
-            paths = [p for p in paths if _relevant(p, wants)]
-            if not paths:
+            self._events += len(events)
+            dirty = False
+            for event, src, dest, paths in found:
+                wants = self._wants
+                paths = [p for p in paths if _relevant(p, wants)]
+                if not paths:
+                    continue
+                if (
+                    self._sprint is None
+                    and event.is_directory
+                    and event.event_type in ("created", "moved")
+                    and os.path.dirname(dest or src) == self._conductor
+                ):
+                    # A new sprint folder: watch it shallowly so its sprint.json write is seen.
+                    child = dest or src
+                    if child not in self._children:
+                        self._children = [*self._children, child][-MAX_CHILD_WATCHES:]
+                        self._wants = self._compute_wants()
+                self._dirty.update(paths)
+                dirty = True
+            if not dirty:
                 return
-            if (
-                self._sprint is None
-                and event.is_directory
-                and kind in ("created", "moved")
-                and os.path.dirname(dest or src) == self._conductor
-            ):
-                # A new sprint folder: watch it shallowly so its sprint.json write is seen too.
-                child = dest or src
-                if child not in self._children:
-                    self._children = [*self._children, child][-MAX_CHILD_WATCHES:]
-                    self._wants = self._compute_wants()
             now = time.monotonic()
             if self._first_at is None:
                 self._first_at = now
             self._last_at = now
-            self._dirty.update(paths)
             self._cond.notify_all()
 
     # -- bridge thread --------------------------------------------------------------------------

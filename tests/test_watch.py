@@ -1,7 +1,11 @@
-"""ChangeBridge on real directories with real watchdog, the writes made by separate processes."""
+"""ChangeBridge on real directories with real file events, the writes made by separate processes.
+
+Every bridge test runs twice: on our own inotify tree observer (what the app uses on Linux) and
+on watchdog's observer (what it uses elsewhere, and the fallback's sibling)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -15,7 +19,8 @@ from pathlib import Path
 import pytest
 from watchdog.observers import Observer
 
-from conductor_tui.watch import ChangeBridge
+from conductor_tui import inotify
+from conductor_tui.watch import ChangeBridge, TreeObserver, native_observer
 
 SPRINT_ID = "3f2a9c1b7d4e-20261121-094744"
 WAIT_S = 5.0
@@ -108,22 +113,54 @@ def expect_new_writes_seen(rec: Recorder, folder: Path, timeout: float = WAIT_S)
     pytest.fail(f"no write in {folder} was reported within {timeout}s: {rec.snapshot()!r}")
 
 
-@pytest.fixture
-def bridges() -> Iterator[Callable[..., ChangeBridge]]:
-    """Make started bridges; all are stopped at teardown even if the test fails."""
+needs_inotify = pytest.mark.skipif(not inotify.available(), reason="inotify is Linux's")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(native_observer, id="tree", marks=needs_inotify),
+        pytest.param(Observer, id="watchdog"),
+    ]
+)
+def native(request: pytest.FixtureRequest) -> object:
+    """The platform observer the bridges of a test are made with."""
+    return request.param
+
+
+@contextlib.contextmanager
+def _maker(native: object | None) -> Iterator[Callable[..., ChangeBridge]]:
+    """Make started bridges; all are stopped at the end even if the test fails."""
     made: list[ChangeBridge] = []
 
     def make(*args: object, start: bool = True, **kwargs: object) -> ChangeBridge:
         kwargs.setdefault("rescan_s", None)  # no safety-net calls unless a test asks for them
+        if native is not None:
+            kwargs.setdefault("native", native)
         bridge = ChangeBridge(*args, **kwargs)  # type: ignore[arg-type]
         made.append(bridge)
         if start:
             bridge.start()
         return bridge
 
-    yield make
-    for bridge in made:
-        bridge.stop()
+    try:
+        yield make
+    finally:
+        for bridge in made:
+            bridge.stop()
+
+
+@pytest.fixture
+def bridges(native: object) -> Iterator[Callable[..., ChangeBridge]]:
+    """Started bridges on the test's observer (each test runs on both)."""
+    with _maker(native) as make:
+        yield make
+
+
+@pytest.fixture
+def own_bridges() -> Iterator[Callable[..., ChangeBridge]]:
+    """Started bridges for tests that name their observer (or mean the default) themselves."""
+    with _maker(None) as make:
+        yield make
 
 
 @pytest.fixture
@@ -339,12 +376,12 @@ def test_watch_module_never_imports_textual() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_a_dead_inotify_reader_is_replaced(layout, bridges) -> None:
+def test_a_dead_inotify_reader_is_replaced(layout, own_bridges) -> None:
     """watchdog's shared inotify reader can die (a KeyError inside watchdog); every watch then
     goes deaf. The bridge notices at its next look and starts over with a fresh reader."""
     store, sprint = layout
     rec = Recorder()
-    bridge = bridges(str(store), str(sprint), rec, rescan_s=0.2)
+    bridge = own_bridges(str(store), str(sprint), rec, rescan_s=0.2, native=Observer)
     write_atomic(sprint / "think" / "before")
     rec.wait_for_path(sprint / "think" / "before")
     reader = bridge._observer._inotify_fd  # the observer's reader thread
@@ -398,20 +435,20 @@ class _FullObserver(Observer):  # type: ignore[misc,valid-type]
         raise OSError(errno.ENOSPC, "inotify watch limit reached")
 
 
-def test_no_file_events_at_start_falls_back_to_polling(layout, bridges) -> None:
+def test_no_file_events_at_start_falls_back_to_polling(layout, own_bridges) -> None:
     store, sprint = layout
     rec = Recorder()
-    bridge = bridges(str(store), str(sprint), rec, native=_no_file_events)
+    bridge = own_bridges(str(store), str(sprint), rec, native=_no_file_events)
     assert bridge.fallback is not None and "inotify instance limit" in bridge.fallback
 
     write_atomic(sprint / "think" / "done")  # seen by polling, named as the file itself
     rec.wait_for_path(sprint / "think" / "done")
 
 
-def test_a_watch_limit_reached_falls_back_to_polling(layout, bridges) -> None:
+def test_a_watch_limit_reached_falls_back_to_polling(layout, own_bridges) -> None:
     store, sprint = layout
     rec = Recorder()
-    bridge = bridges(str(store), str(sprint), rec, native=_FullObserver)
+    bridge = own_bridges(str(store), str(sprint), rec, native=_FullObserver)
     assert bridge.fallback is not None and "watch limit" in bridge.fallback
 
     write_atomic(sprint / "think" / "done")
@@ -420,7 +457,174 @@ def test_a_watch_limit_reached_falls_back_to_polling(layout, bridges) -> None:
     rec.wait_for_path(store / "audit.log")
 
 
-def test_native_events_need_no_fallback(layout, bridges) -> None:
+def test_native_events_need_no_fallback(layout, own_bridges) -> None:
     store, sprint = layout
-    bridge = bridges(str(store), str(sprint), Recorder())
+    bridge = own_bridges(str(store), str(sprint), Recorder())
     assert bridge.fallback is None
+
+
+# ------------------------------------------------------------------ our inotify tree observer
+
+
+def _tree(bridge: ChangeBridge) -> TreeObserver:
+    observer = bridge._observer
+    assert isinstance(observer, TreeObserver)
+    return observer
+
+
+def end_claims(phase: Path, count: int, first: int = 0) -> None:
+    """From another process: `count` claims made and ended as the store does it, each a lock
+    folder with a token folder inside, renamed into history/ under a name of its own."""
+    run_py(
+        f"""
+        import os
+        phase = {str(phase)!r}
+        os.makedirs(os.path.join(phase, "history"), exist_ok=True)
+        for i in range({first}, {first + count}):
+            stage = os.path.join(phase, ".claim-%d-tok.1" % i)
+            os.makedirs(os.path.join(stage, "%d-tok" % i))
+            open(os.path.join(stage, "%d-tok" % i, "owner.json"), "w").write("{{}}")
+            os.rename(stage, os.path.join(phase, "lock"))
+            os.rename(os.path.join(phase, "lock"), os.path.join(phase, "history", "%d-tok@aborted-x" % i))
+        """
+    )
+
+
+@needs_inotify
+def test_the_tree_does_not_grow_with_ended_claims(layout, own_bridges) -> None:
+    """An ended claim leaves a folder in history/ for ever; the tree observer watches neither
+    history nor staging folders, so what it keeps stays the same however many claims end (the
+    10-minute memory growth of issue 9 was watchdog watching each of them)."""
+    store, sprint = layout
+    rec = Recorder()
+    bridge = own_bridges(str(store), str(sprint), rec, native=native_observer)
+    tree = _tree(bridge)
+    end_claims(sprint / "think", 1)
+    write_atomic(sprint / "think" / "mark-1")
+    rec.wait_for_path(sprint / "think" / "mark-1")
+    watched = tree.watched
+
+    end_claims(sprint / "think", 200, first=1)
+    write_atomic(sprint / "think" / "mark-2")
+    rec.wait_for_path(sprint / "think" / "mark-2")
+    assert tree.watched == watched, "every ended claim added a watch"
+    assert str(sprint / "think" / "lock") in rec.seen()  # the claims themselves were seen
+
+    # A write inside history is nothing the app shows: it is not reported.
+    inside = sprint / "think" / "history" / "0-tok@aborted-x" / "0-tok" / "late"
+    write_atomic(inside)
+    write_atomic(sprint / "think" / "mark-3")
+    rec.wait_for_path(sprint / "think" / "mark-3")
+    history = str(sprint / "think" / "history") + os.sep
+    assert not [p for p in rec.seen() if p.startswith(history)]
+
+
+@needs_inotify
+def test_a_lock_moved_away_is_no_longer_watched_under_its_old_name(layout, own_bridges) -> None:
+    """A watch follows the folder's inode wherever it goes: a lock renamed into history must
+    lose its watch, or writes there would be reported as the phase's lock changing."""
+    store, sprint = layout
+    rec = Recorder()
+    bridge = own_bridges(str(store), str(sprint), rec, native=native_observer)
+    tree = _tree(bridge)
+    run_py(f"import os; os.makedirs({str(sprint / 'think' / 'lock' / '1-tok')!r})")
+    expect_new_writes_seen(rec, sprint / "think" / "lock" / "1-tok")  # watched, two deep
+    with_lock = tree.watched
+    run_py(
+        f"""
+        import os
+        os.mkdir({str(sprint / "think" / "history")!r})
+        os.rename({str(sprint / "think" / "lock")!r}, {str(sprint / "think" / "history" / "1-tok@done-x")!r})
+        """
+    )
+    rec.wait_for(lambda calls: tree.watched == with_lock - 2)  # lock and its token folder
+    before = rec.seen()
+    write_atomic(sprint / "think" / "history" / "1-tok@done-x" / "1-tok" / "late")
+    write_atomic(sprint / "think" / "mark")
+    rec.wait_for_path(sprint / "think" / "mark")
+    assert rec.seen() - before == {str(sprint / "think" / "mark")}
+
+
+@needs_inotify
+def test_the_tree_does_not_follow_a_symlinked_folder(layout, own_bridges, tmp_path) -> None:
+    store, sprint = layout
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (sprint / "think" / "link").symlink_to(outside, target_is_directory=True)
+    rec = Recorder()
+    own_bridges(str(store), str(sprint), rec, native=native_observer)
+    write_atomic(outside / "secret")
+    write_atomic(sprint / "think" / "mark")
+    rec.wait_for_path(sprint / "think" / "mark")
+    assert not [p for p in rec.seen() if "secret" in p]
+
+
+@needs_inotify
+def test_a_lost_event_queue_is_reported_as_everything_changed(layout, own_bridges) -> None:
+    """When the kernel's event queue overflows, events were lost: the tree observer reports its
+    roots (the app then reads everything) and watches folders made meanwhile. The overflow is
+    the kernel's own event record, handed to the reader as the kernel would."""
+    store, sprint = layout
+    rec = Recorder()
+    bridge = own_bridges(str(store), str(sprint), rec, native=native_observer)
+    tree = _tree(bridge)
+    (sprint / "think" / "lock" / "2-tok").mkdir(parents=True)  # unseen: made "during" the loss
+    routed = tree._translate([inotify.RawEvent(-1, inotify.IN_Q_OVERFLOW, 0, "")])
+    tree._dispatch(routed)
+    rec.wait_for_path(sprint)
+    write_atomic(sprint / "think" / "lock" / "2-tok" / "owner.json")
+    rec.wait_for_path(sprint / "think" / "lock" / "2-tok" / "owner.json")
+
+
+@needs_inotify
+def test_a_dead_tree_reader_is_replaced(layout, own_bridges) -> None:
+    store, sprint = layout
+    rec = Recorder()
+    bridge = own_bridges(str(store), str(sprint), rec, rescan_s=0.2, native=native_observer)
+    old = _tree(bridge)
+    old.stop()  # the reader thread ends (the bridge did not ask: as if it had died)
+    old.join(WAIT_S)
+    assert not old.reader_alive()
+    expect_new_writes_seen(rec, sprint / "think")
+    assert _tree(bridge) is not old and _tree(bridge).reader_alive()
+
+
+class _LimitedTree(TreeObserver):
+    """Our observer on a system whose inotify watch limit is reached after a few watches."""
+
+    budget = 3
+
+    def _add_locked(self, folder: str, follow: bool = False) -> None:
+        if len(self._folders) >= self.budget:
+            raise OSError(errno.ENOSPC, "inotify watch limit reached", folder)
+        super()._add_locked(folder, follow)
+
+
+@needs_inotify
+def test_a_watch_limit_reached_later_falls_back_to_polling(layout, own_bridges) -> None:
+    """A folder made after start that cannot be watched (the limit) leaves the tree incomplete:
+    the bridge sees it as dead, tries again, and polls when that fails too; nothing is missed."""
+    store, sprint = layout
+    rec = Recorder()
+    bridge = own_bridges(str(store), str(sprint), rec, rescan_s=0.2, native=_LimitedTree)
+    assert bridge.fallback is None  # store, sprint, think: within the budget
+    run_py(f"import os; os.makedirs({str(sprint / 'think' / 'lock' / '1-tok')!r})")
+    rec.wait_for(lambda calls: bridge.fallback is not None)
+    assert "watch limit" in bridge.fallback
+    expect_new_writes_seen(rec, sprint / "think" / "lock" / "1-tok")
+
+
+def test_inotify_events_parse_as_the_kernel_writes_them() -> None:
+    import struct
+
+    def record(wd: int, mask: int, cookie: int, name: bytes) -> bytes:
+        padded = name + b"\0" * (-len(name) % 16 or (16 if name else 0))
+        return struct.pack("iIII", wd, mask, cookie, len(padded)) + padded
+
+    buf = record(1, inotify.IN_CREATE, 0, b"lock") + record(2, inotify.IN_IGNORED, 0, b"")
+    buf += record(3, inotify.IN_MOVED_TO, 7, "é-phase".encode())
+    assert inotify.parse(buf) == [
+        inotify.RawEvent(1, inotify.IN_CREATE, 0, "lock"),
+        inotify.RawEvent(2, inotify.IN_IGNORED, 0, ""),
+        inotify.RawEvent(3, inotify.IN_MOVED_TO, 7, "é-phase"),
+    ]
