@@ -116,7 +116,7 @@ class OverviewScreen(Screen[None]):
                     yield BatchLanes(id="overview-lanes", limit=4, brief=True)
                     with VerticalScroll(id="lanes-pane"):
                         yield BatchLanes(id="lanes-view", limit=LANES_SHOWN)
-                    with VerticalScroll(id="log-pane"):
+                    with Vertical(id="log-pane"):
                         yield EventLog(id="events")
         yield Input(
             placeholder="filter phases, agents, states… (Enter keeps, Esc clears)", id="filter"

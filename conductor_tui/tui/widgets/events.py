@@ -6,7 +6,7 @@ from rich.text import Text
 
 from ...core.models import AuditEvent
 from ...text import safe
-from .quiet import QuietLines
+from .quiet import QuietScroll
 
 EVENT_STYLE = {
     "sprint_claim": "cyan",
@@ -17,11 +17,11 @@ EVENT_STYLE = {
 }
 
 
-class EventLog(QuietLines):
-    """The audit log's tail, as plain text (names are untrusted)."""
+class EventLog(QuietScroll):
+    """The audit log's tail, as plain text (names are untrusted); it scrolls itself."""
 
     DEFAULT_CSS = """
-    EventLog { height: auto; padding: 0 1; }
+    EventLog { height: 1fr; padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:

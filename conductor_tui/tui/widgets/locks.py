@@ -84,6 +84,7 @@ class LocksTable(ScrollView, can_focus=True):
         self._widths: list[int] = [len(c) for c in COLUMNS]
         self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
         self._filtered = False  # the rows shown are a filter's
+        self._style = Style()  # the widget's own style, as of the current drawing pass
         self.updates = 0  # readings that changed the table (for tests and benchmarks)
 
     # ---------------------------------------------------------------- data
@@ -182,6 +183,11 @@ class LocksTable(ScrollView, can_focus=True):
 
     # ---------------------------------------------------------------- drawing
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the widget's style, worked out once a pass (Textual walks the ancestors for it)
+        self._style = self.rich_style
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
@@ -192,7 +198,7 @@ class LocksTable(ScrollView, can_focus=True):
         else:
             row = y - 1 + scroll_y
             strip = self._row(row) if row < len(self._keys) else self._blank()
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.crop_extend(scroll_x, scroll_x + width, self._style)
 
     def _cell(self, text: Text, width: int, base: Style) -> list[Segment]:
         cut = text.copy()
@@ -207,7 +213,7 @@ class LocksTable(ScrollView, can_focus=True):
         ]
 
     def _header(self) -> Strip:
-        key = ("header", tuple(self._widths), self.rich_style)
+        key = ("header", tuple(self._widths), self._style)
         cached = self._strips.get("\0header")
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -223,11 +229,11 @@ class LocksTable(ScrollView, can_focus=True):
         phase = self._keys[index]
         at_cursor = index == self.cursor
         focused = self.has_focus
-        key = (tuple(self._widths), index % 2, at_cursor, at_cursor and focused, self.rich_style)
+        key = (tuple(self._widths), index % 2, at_cursor, at_cursor and focused, self._style)
         cached = self._strips.get(phase)
         if cached is not None and cached[0] == key:
             return cached[1]
-        base = self.rich_style
+        base = self._style
         if index % 2:
             base = base + self.get_component_rich_style("locks--even")
         if at_cursor:
@@ -243,10 +249,10 @@ class LocksTable(ScrollView, can_focus=True):
         """The first row of an empty table: say so, rather than show nothing."""
         said = " no lock matches the filter" if self._filtered else " nobody holds a lock"
         text = Text(said, style="dim")
-        return Strip(list(text.render(self.app.console))).apply_style(self.rich_style)
+        return Strip(list(text.render(self.app.console))).apply_style(self._style)
 
     def _blank(self) -> Strip:
-        return Strip.blank(sum(w + 2 * PAD for w in self._widths), self.rich_style)
+        return Strip.blank(sum(w + 2 * PAD for w in self._widths), self._style)
 
     # ---------------------------------------------------------------- cursor
 

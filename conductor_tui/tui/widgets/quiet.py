@@ -4,16 +4,23 @@ Textual's `Static.update` repaints the widget and lays the screen out again (a l
 renders every auto-height widget to learn its height). Under a steady stream of store changes
 most updates bring the same text: `QuietStatic` drops those. `QuietLines` goes further for long
 lists: one line of text per row through the line API, so only the rows that changed are drawn
-again, and only the rows in view are drawn at all.
+again, and only the rows in view are drawn at all. `QuietScroll` is QuietLines that scrolls
+itself, for a list that keeps growing in a pane of fixed height (the log): a longer list does not
+lay the screen out again each time.
 """
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
+
+# a line as drawn: the line, the width and the widget's style it was drawn for, and its strip
+Drawn = tuple[Text, int, Style, Strip]
 
 
 class QuietStatic(Static):
@@ -58,7 +65,8 @@ class QuietLines(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._lines: list[Text] = []
-        self._strips: dict[int, tuple[Text, int, Strip]] = {}  # id(line) -> (line, width, strip)
+        self._strips: dict[int, Drawn] = {}  # id(line) -> how it was drawn
+        self._style = Style()  # the widget's own style, as of the current drawing pass
         self.updates = 0  # line sets that changed the widget (for tests and benchmarks)
 
     @property
@@ -96,24 +104,113 @@ class QuietLines(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(1, len(self._lines))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._style = self.rich_style  # once a pass: Textual walks the ancestors for it
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        width = self.content_size.width
-        base = self.rich_style
-        if y >= len(self._lines):
-            return Strip.blank(width, base)
-        line = self._lines[y]
-        cached = self._strips.get(id(line))
-        if cached is not None and cached[0] is line and cached[1] == width:
-            return cached[2]
-        shown = line.copy()
-        shown.truncate(width, overflow="ellipsis")
-        console = self.app.console
-        if shown.style:  # Text.render leaves the base style out: under the spans, over ours
-            base = base + console.get_style(shown.style)
-        strip = Strip(list(shown.render(console))).apply_style(base)
-        strip = strip.crop_extend(0, width, base)
-        self._strips[id(line)] = (line, width, strip)
-        return strip
+        return _strip(self, self._style, self._lines, self._strips, y, self.content_size.width)
+
+
+class QuietScroll(ScrollView):
+    """QuietLines in a pane of its own height that scrolls itself. Past the pane's height its
+    scrollable height grows in steps of STEP lines: setting it lays the screen out again, so a
+    list that grows by a line at a time does so once every STEP lines, not at every line (the
+    rows scrolled to past the last line are blank)."""
+
+    DEFAULT_CSS = """
+    QuietScroll { height: 1fr; overflow-x: hidden; }
+    """
+
+    STEP = 64
+    MANY = QuietLines.MANY
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines: list[Text] = []
+        self._strips: dict[int, Drawn] = {}
+        self._style = Style()
+        self.updates = 0
+
+    @property
+    def lines(self) -> list[Text]:
+        """The lines shown."""
+        return list(self._lines)
+
+    def show_lines(self, lines: list[Text]) -> None:
+        """Show these lines (each one line of text); repaint the rows in view that differ."""
+        old = self._lines
+        lines = [a if y < len(old) and _same(a := old[y], b) else b for y, b in enumerate(lines)]
+        kept = {id(line) for line in lines}
+        self._strips = {k: v for k, v in self._strips.items() if k in kept}
+        if len(lines) == len(old) and all(a is b for a, b in zip(old, lines, strict=True)):
+            return
+        top = round(self.scroll_offset.y)
+        changed = [
+            y
+            for y in range(top, top + self.size.height)
+            if (y < len(old)) != (y < len(lines)) or (y < len(old) and old[y] is not lines[y])
+        ]
+        self._lines = lines
+        self.updates += 1
+        self._resize()
+        if len(changed) > self.MANY:
+            self.refresh()
+        else:
+            width = self.size.width
+            self.refresh(*(Region(0, y - top, width, 1) for y in changed))
+
+    def _resize(self) -> None:
+        rows, count = self.size.height, len(self._lines)
+        # no scrollbar while every line fits; past that, the next multiple of STEP
+        height = rows if count <= rows else -(-count // self.STEP) * self.STEP
+        size = Size(self.size.width, height)
+        if self.virtual_size != size:
+            self.virtual_size = size
+
+    def on_resize(self) -> None:
+        self._resize()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._style = self.rich_style  # once a pass: Textual walks the ancestors for it
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        return _strip(
+            self,
+            self._style,
+            self._lines,
+            self._strips,
+            y + round(self.scroll_offset.y),
+            self.content_size.width,
+        )
+
+
+def _strip(
+    widget: Widget,
+    base: Style,
+    lines: list[Text],
+    strips: dict[int, Drawn],
+    y: int,
+    width: int,
+) -> Strip:
+    """Line y of lines as a strip `width` cells wide, cut with an ellipsis; kept in strips by the
+    line's identity, so a line that moves to another row is not rendered again."""
+    if y >= len(lines):
+        return Strip.blank(width, base)
+    line = lines[y]
+    cached = strips.get(id(line))
+    if cached is not None and cached[0] is line and cached[1] == width and cached[2] == base:
+        return cached[3]
+    shown = line.copy()
+    shown.truncate(width, overflow="ellipsis")
+    console = widget.app.console
+    if shown.style:  # Text.render leaves the base style out: under the spans, over ours
+        base = base + console.get_style(shown.style)
+    strip = Strip(list(shown.render(console))).apply_style(base)
+    strip = strip.crop_extend(0, width, base)
+    strips[id(line)] = (line, width, base, strip)
+    return strip
 
 
 def _same(a: Text, b: Text) -> bool:
