@@ -258,6 +258,7 @@ class TreeObserver:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="conductor-inotify", daemon=True)
         self.broken: str | None = None  # why some folder could not be watched (then not alive)
+        self.generation = 0  # how many watch roots have gone (deleted or moved) so far
 
     # -- the bridge's side ----------------------------------------------------------------------
 
@@ -318,6 +319,7 @@ class TreeObserver:
             if emitter is None:
                 return
             emitter.stopped_event.set()
+            self.generation += 1
             for folder in [f for f in self._folders if emitter.watch.covers(f)]:
                 if not any(e.watch.covers(folder) for e in self._emitters.values()):
                     self._forget_locked(folder, remove=True)
@@ -383,6 +385,14 @@ class TreeObserver:
             if wd is not None and remove:
                 self._ino.remove(wd)
 
+    def _root_gone_locked(self, folder: str) -> None:
+        """A folder went: if a watch has it as its root, that watch stops (the bridge schedules
+        the path again when it reappears)."""
+        for emitter in self._emitters.values():
+            if emitter.watch.path == folder and not emitter.stopped_event.is_set():
+                emitter.stopped_event.set()
+                self.generation += 1
+
     def _recursive_root_locked(self, folder: str) -> bool:
         return any(e.watch.is_recursive and e.watch.covers(folder) for e in self._emitters.values())
 
@@ -427,6 +437,7 @@ class TreeObserver:
                 if folder is None:
                     continue  # a watch dropped a moment ago
                 if ev.mask & ino.IN_IGNORED:  # the kernel dropped this watch (folder gone)
+                    self._root_gone_locked(folder)
                     if self._folders.get(folder) == ev.wd:
                         self._drop_locked(folder)
                     else:
@@ -434,9 +445,7 @@ class TreeObserver:
                     continue
                 if not ev.name:  # the watched folder itself was deleted or moved
                     if ev.mask & (ino.IN_DELETE_SELF | ino.IN_MOVE_SELF):
-                        for emitter in self._emitters.values():
-                            if emitter.watch.path == folder:
-                                emitter.stopped_event.set()
+                        self._root_gone_locked(folder)
                         self._forget_locked(folder, remove=bool(ev.mask & ino.IN_MOVE_SELF))
                     continue
                 if is_staging(ev.name):
@@ -565,6 +574,8 @@ class ChangeBridge:
         self._watch_lock = threading.Lock()
         self._observer: _Observing | None = None
         self._scheduled: dict[Want, Any] = {}
+        # the wants, tree observer and its generation when every want was a live watch root
+        self._settled: tuple[tuple[Want, ...], TreeObserver, int] | None = None
         self._warned: set[str] = set()
         self._handler = _Handler(self)
 
@@ -785,6 +796,18 @@ class ChangeBridge:
     def _reconcile(self) -> set[str]:
         """Bring the scheduled watches in line with what exists; return the newly watched dirs."""
         with self._watch_lock:
+            settled, observer = self._settled, self._observer
+            with self._cond:
+                wants = self._wants
+            if (
+                settled is not None
+                and isinstance(observer, TreeObserver)
+                and settled == (wants, observer, observer.generation)
+                and observer.reader_alive()
+            ):
+                # Every wanted folder is a watch root of a healthy tree observer, none of them
+                # gone since: the tree follows what happens under them by itself.
+                return set()
             return self._reconcile_locked()
 
     def _reconcile_locked(self) -> set[str]:
@@ -825,6 +848,8 @@ class ChangeBridge:
             stale = [k for k, w in self._scheduled.items() if k not in desired or w not in alive]
             missing = desired - (self._scheduled.keys() - set(stale))
             if not stale and not missing:
+                if isinstance(observer, TreeObserver) and desired == set(wants):
+                    self._settled = (wants, observer, observer.generation)
                 break
             for key in stale:
                 watch = self._scheduled.pop(key)

@@ -109,6 +109,7 @@ class ConductorApp(App[None]):
         self._paced: Timer | None = None  # a reload waiting for CPU credit
         self._urgent = False  # the reload owed was asked for by the user: it does not wait
         self.budget = CpuBudget()
+        self._ui_charged: float | None = None  # the UI thread's CPU when last charged
         self._mouse = True
         self.reloads = 0
         self.initial = initial
@@ -239,11 +240,18 @@ class ConductorApp(App[None]):
 
     def on_loaded(self, message: Loaded) -> None:
         self._loading = False
-        started = time.thread_time()  # the UI thread's CPU: applying, then painting
+        started = time.thread_time()
         self.apply(message.snapshot)
 
         def painted() -> None:  # the reading is on screen: charge what it cost, read the next
-            self.budget.charge(message.cpu_s + time.thread_time() - started)
+            # The loader's CPU for this reading, and all the UI thread spent since the last
+            # charge: applying and painting it, and the screen updates, timers, keys and
+            # messages around it (what repaints after this callback, the next charge counts).
+            # Start-up is not charged: the first charge counts from its reading's arrival.
+            ui = time.thread_time()
+            since = started if self._ui_charged is None else self._ui_charged
+            self.budget.charge(message.cpu_s + ui - since)
+            self._ui_charged = ui
             if self._dirty and not self._loading and (self._paced is None or self._urgent):
                 self.request_reload(self._pending, now=self._urgent)
 

@@ -85,6 +85,9 @@ class BatchLanes(QuietLines):
         # each row's lines, by its cells, with the phases' text they were made from
         self._row_made: dict[tuple[object, ...], tuple[Text, list[Text]]] = {}
         self._next_rows: dict[tuple[object, ...], tuple[Text, list[Text]]] = {}
+        # each lane's first three cells, by id() of the Lane (kept with it)
+        self._cells: dict[tuple[int, bool, bool], tuple[Lane, Row]] = {}
+        self._next_cells: dict[tuple[int, bool, bool], tuple[Lane, Row]] = {}
 
     def on_resize(self) -> None:
         if self._last is not None:
@@ -158,6 +161,7 @@ class BatchLanes(QuietLines):
             self._next_rows[key] = (phases, list(made))
             lines.extend(made)
         self._made, self._row_made, self._next_rows = self._next, self._next_rows, {}
+        self._cells, self._next_cells = self._next_cells, {}
         # below the grid, not in its class column, which they would widen
         if earlier:
             lines.append(Text(f"… and {earlier} earlier batches done", style="dim"))
@@ -190,9 +194,12 @@ class BatchLanes(QuietLines):
         self._next[names] = (pvs, key, text)
         return text
 
-    @staticmethod
-    def _rows(lanes: Sequence[Lane], done: Sequence[Lane], summary: bool, notes: bool) -> list[Row]:
-        """The rows' first three cells, and the lane whose phases follow (None: the summary)."""
+    def _rows(
+        self, lanes: Sequence[Lane], done: Sequence[Lane], summary: bool, notes: bool
+    ) -> list[Row]:
+        """The rows' first three cells, and the lane whose phases follow (None: the summary).
+        A lane's row is made once while the loader hands over the same Lane object (it does for
+        every lane whose phases did not change)."""
         rows: list[Row] = []
         if summary:
             kind = Text("done", style="bold")
@@ -201,15 +208,24 @@ class BatchLanes(QuietLines):
                 kind.append(f" ({n} batch{'es' if n != 1 else ''})", style="dim")
             rows.append((Text("✓", style="green"), kind, Text(), None, "dim"))
         else:
-            for lane in done:
-                rows.append(
-                    (Text("✓", style="green"), _kind(lane, notes), Text("done"), lane, "dim")
-                )
-        for lane in lanes:
+            rows.extend(self._row(lane, notes, True) for lane in done)
+        rows.extend(self._row(lane, notes, False) for lane in lanes)
+        return rows
+
+    def _row(self, lane: Lane, notes: bool, ran: bool) -> Row:
+        key = (id(lane), notes, ran)
+        kept = self._cells.get(key)
+        if kept is not None and kept[0] is lane:
+            self._next_cells[key] = kept
+            return kept[1]
+        if ran:
+            row: Row = (Text("✓", style="green"), _kind(lane, notes), Text("done"), lane, "dim")
+        else:
             busy = Text(f"{lane.busy}/{lane.slots} busy", style="cyan" if lane.busy else "dim")
             number = Text(str(lane.batch.batch), style="bold")
-            rows.append((number, _kind(lane, notes), busy, lane, ""))
-        return rows
+            row = (number, _kind(lane, notes), busy, lane, "")
+        self._next_cells[key] = (lane, row)
+        return row
 
 
 Made = tuple[tuple[PhaseView, ...], tuple[object, ...], Text]
