@@ -17,8 +17,10 @@ temporary store and project, with HOME pointing into the temporary tree.
    clocks compare). The latency of a claim is the time from then to the first snapshot the app
    applied that shows the phase held by the writer under that claim's token (`app.applied`).
    Two sprints: the default one (the writer claims `think` and aborts it again, N times) and a
-   wide one of max(N, 200) independent phases (N claims, every one kept). Claims are spaced by a
-   random 50-150 ms after the previous one reached the screen, so each is measured alone.
+   wide one of max(N, 200) independent phases (--wide; N claims, every one kept). Claims are
+   spaced by a random 50-150 ms after the previous one reached the screen (--gap): about five
+   a second, a stream that the app's CPU budget paces (tui/pacing.py). With `--gap 1 2` each
+   claim comes after a quiet spell, as agents claim phases, and shows without waiting.
 2. Burst. The same writer then makes 1,000 heartbeats back to back (each two atomic writes and an
    audit line), then 1,000 atomic writes of a file in a phase directory: reloads (`app.reloads`),
    bridge deliveries and raw watchdog events are counted, and "settled" is the time from the last
@@ -73,7 +75,8 @@ RESULT = "BENCH-RESULT "
 STRIP_ENV_PREFIXES = ("NANOSTACK_", "CONDUCTOR_", "CLAUDE_", "CODEX_", "OPENCODE_")
 LARGE = 1000  # phases of the large sprint (first paint, idle CPU, memory)
 WIDE_MIN = 200  # phases of the wide sprint, at least
-GAP_S = (0.05, 0.15)  # random pause between one claim on screen and the next claim
+GAP_S = (0.05, 0.15)  # random pause between one claim on screen and the next claim (--gap)
+GAP = GAP_S  # the pauses of this run
 WAIT_S = 3.0  # how long one claim may take to show before it is counted late
 POLL_S = 0.002
 TTL_BASE = 3600.0  # heartbeat i sets ttl TTL_BASE + i, so a snapshot says which one it shows
@@ -463,7 +466,7 @@ async def claim_latency(
     """N claims by the writer, each measured alone; returns a (phase, token) left held."""
     held: tuple[str, str] | None = None
     for i in range(n):
-        await asyncio.sleep(rng.uniform(*GAP_S))
+        await asyncio.sleep(rng.uniform(*GAP))
         phase = phases[0] if result.mode == "cycle" else phases[i]
         mark = len(app.applied)
         reply = await writer.call(op="claim", phase=phase)
@@ -1232,6 +1235,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--paint-runs", type=int, default=None, help="first-paint runs (default 5)")
     p.add_argument("--idle-s", type=float, default=None, help="idle window, s (default 10)")
     p.add_argument("--quick", action="store_true", help="20 claims, 200 writes, 2 runs, 3 s idle")
+    p.add_argument(
+        "--gap",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=GAP_S,
+        help=f"pause after a claim reached the screen, s (default {GAP_S[0]:g} {GAP_S[1]:g})",
+    )
+    p.add_argument(
+        "--wide",
+        type=int,
+        default=None,
+        help="phases of the wide sprint (default max(claims, 200))",
+    )
     p.add_argument("--out", help="also write the results as JSON to this file")
     p.add_argument("--seed", type=int, default=1, help="seed of the pauses between claims")
     p.add_argument("--keep", action="store_true", help="keep the temporary stores")
@@ -1259,9 +1276,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark (or one of its helper roles) and print the report."""
+    global GAP
     args = parse_args(argv)
     if args.role == "writer":
         return writer_role(args.store, args.project)
+    GAP = (args.gap[0], args.gap[1])
 
     def log(text: str) -> None:
         if not args.quiet:
@@ -1279,7 +1298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fresh: list[FreshResult] = []
     try:
         default = make_sprint(root, "default", None)
-        wide_n = max(args.claims, WIDE_MIN)
+        wide_n = args.wide or max(args.claims, WIDE_MIN)
         wide = make_sprint(root, "wide", wide_graph(wide_n))
         for setup, mode in ((default, "cycle"), (wide, "fresh")):
             log(
@@ -1314,7 +1333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print("1. Claim -> screen: another process claims; time to the first applied snapshot")
     print("   showing the phase held by it (default: claim/abort cycles of `think`; wide: one")
-    print(f"   claim per independent phase, all kept). ms; pauses {GAP_S[0]:g}-{GAP_S[1]:g} s.")
+    print(f"   claim per independent phase, all kept). ms; pauses {GAP[0]:g}-{GAP[1]:g} s.")
     print(claims_table(lives))
     for line in claims_notes(lives):
         print(line)

@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from conductor_tui.tui.pacing import CpuBudget
 from conductor_tui.tui.widgets.events import EventLog
 from conductor_tui.tui.widgets.keys import KeyHints
-from conductor_tui.tui.widgets.quiet import QuietLines
+from conductor_tui.tui.widgets.quiet import QuietLines, QuietScroll
 
 from .conftest import Built, loaded, screen_text, settle
 from .test_timing_widgets import async_test
@@ -187,6 +187,51 @@ async def test_a_line_too_long_is_cut_with_an_ellipsis_not_wrapped() -> None:
         rows = screen_text(app).splitlines()
         assert rows[0].rstrip().endswith("…")
         assert rows[1].startswith("next")
+
+
+class Log(App[None]):
+    CSS = "QuietScroll { height: 5; }"
+
+    def compose(self) -> ComposeResult:
+        yield QuietScroll(id="log")
+
+
+def numbered(n: int) -> list[Text]:
+    return [Text(f"event {i}") for i in range(n)]
+
+
+@async_test
+async def test_a_growing_log_scrolls_itself_and_sets_its_height_once_a_step() -> None:
+    """A log in a pane of fixed height: while its lines fit there is no scrollbar; past that its
+    scrollable height goes up a STEP at a time (setting it lays the whole screen out again), so
+    most new lines only repaint the rows in view."""
+    app = Log()
+    async with app.run_test(size=(30, 8)) as pilot:
+        w = app.query_one(QuietScroll)
+        w.show_lines(numbered(3))
+        await pilot.pause()
+        assert w.virtual_size.height == 5 and not w.show_vertical_scrollbar
+        heights = set()
+        for n in range(6, QuietScroll.STEP + 1):
+            w.show_lines(numbered(n))
+            heights.add(w.virtual_size.height)
+        assert heights == {QuietScroll.STEP}
+        w.show_lines(numbered(QuietScroll.STEP + 1))
+        assert w.virtual_size.height == 2 * QuietScroll.STEP
+        await pilot.pause()
+        assert w.show_vertical_scrollbar
+        assert screen_text(app).splitlines()[0].startswith("event 0")
+        w.scroll_to(y=10, animate=False)
+        await pilot.pause()
+        rows = screen_text(app).splitlines()
+        assert rows[0].startswith("event 10") and rows[4].startswith("event 14")
+        # a line that changes in view is drawn anew; one out of view changes nothing on screen
+        lines = numbered(QuietScroll.STEP + 1)
+        lines[12] = Text("changed")
+        lines[40] = Text("far below")
+        w.show_lines(lines)
+        await pilot.pause()
+        assert screen_text(app).splitlines()[2].startswith("changed")
 
 
 # ---------------------------------------------------------------------- key hints
