@@ -485,7 +485,8 @@ def end_claims(phase: Path, count: int, first: int = 0) -> None:
             os.makedirs(os.path.join(stage, "%d-tok" % i))
             open(os.path.join(stage, "%d-tok" % i, "owner.json"), "w").write("{{}}")
             os.rename(stage, os.path.join(phase, "lock"))
-            os.rename(os.path.join(phase, "lock"), os.path.join(phase, "history", "%d-tok@aborted-x" % i))
+            ended = os.path.join(phase, "history", "%d-tok@aborted-x" % i)
+            os.rename(os.path.join(phase, "lock"), ended)
         """
     )
 
@@ -534,7 +535,8 @@ def test_a_lock_moved_away_is_no_longer_watched_under_its_old_name(layout, own_b
         f"""
         import os
         os.mkdir({str(sprint / "think" / "history")!r})
-        os.rename({str(sprint / "think" / "lock")!r}, {str(sprint / "think" / "history" / "1-tok@done-x")!r})
+        ended = {str(sprint / "think" / "history" / "1-tok@done-x")!r}
+        os.rename({str(sprint / "think" / "lock")!r}, ended)
         """
     )
     rec.wait_for(lambda calls: tree.watched == with_lock - 2)  # lock and its token folder
