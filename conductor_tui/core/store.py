@@ -138,6 +138,11 @@ class Sprint:
         self.record = record
         self.defs: dict[str, PhaseDef] = {p.name: p for p in record.phases}
         self._paths: dict[str, PhasePaths] = {}
+        # what view_from last derived from: which phases were complete, the classes given (by
+        # identity), and the views it returned; replaced whole, never changed in place
+        self._derived: (
+            tuple[dict[str, bool], Mapping[str, Concurrency] | None, dict[str, PhaseView]] | None
+        ) = None
 
     # ------------------------------------------------------------------ reading
 
@@ -252,6 +257,10 @@ class Sprint:
             return probed[pid]
 
         deps = self.dependents
+        # The views returned last time, when the same phases are complete and the same classes
+        # given: each of them is what it would be derived as now, if its reading is the same.
+        last = self._derived
+        same = last[2] if last is not None and last[1] is classes and last[0] == completed else {}
         phases: list[PhaseView] = []
         for name, pdef in self.defs.items():
             reading = readings[name]
@@ -259,7 +268,7 @@ class Sprint:
             before = known.get(name) if known is not None else None
             if before is not None and before[0] is reading and timeless(reading):
                 old = before[1]
-                if (
+                if same.get(name) is old or (
                     old.concurrency == (kind or "write")
                     and old.depends_on == pdef.depends_on
                     and old.dependents == deps[name]
@@ -271,6 +280,7 @@ class Sprint:
             pv.dependents = list(deps[name])
             pv.concurrency = kind or "write"
             phases.append(pv)
+        self._derived = (completed, classes, {pv.name: pv for pv in phases})
         r = self.record
         return SprintView(
             sprint_id=r.sprint_id,
