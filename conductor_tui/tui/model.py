@@ -8,15 +8,18 @@ then derives every view again from all the readings it holds, at the store clock
 is derived from one reading of each phase: invariant 9). What the phase graph alone decides
 (order, layers, concurrency classes, the batch plan) is kept until sprint.json or config.json is
 another file, and the audit log is read from where the last load stopped. A full read (every
-phase, the active sprint found again) happens on the first load, whenever the reason for a load
-is unknown or outside a phase directory, and at least every `full_every_s` whatever happens, so
-an event the watcher missed is repaired within that bound.
+phase, the active sprint found again) happens on the first load and whenever the reason for a
+load is unknown or outside a phase directory. Besides, each load re-reads a few more phases in
+turn (a sweep: at a rate that reads every phase once every `full_every_s`, the active sprint and
+the classes found again at the end of each round), so an event the watcher missed is repaired
+within that bound; spread over the loads, it never makes a change wait behind a full read.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +40,9 @@ from ..core.models import AuditEvent, BatchView, Concurrency, PhaseView, SprintV
 from ..core.reading import PhaseReading
 from ..core.store import FileId, Sprint, Store, file_identity
 
-# The longest a reading kept from an earlier load may go without a full read: the bridge's
-# rescan period, because the app skips a rescan that comes soon after a (now partial) load.
+# The longest a reading kept from an earlier load may go without being read again (by the
+# sweep): the bridge's rescan period, because the app skips a rescan that comes soon after a
+# (now partial) load.
 FULL_EVERY_S = 15.0
 # A "path" that names no file: only time passed. load(frozenset({TICK})) reads no phase and
 # judges every kept reading again at now (see Loader.rejudge); it adds up with real paths in
@@ -153,6 +157,7 @@ class Loader:
         events: int = 200,
         *,
         full_every_s: float = FULL_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.project = project
@@ -174,7 +179,11 @@ class Loader:
         # the last reading of each phase, and the view derived from it for the last snapshot
         self._known: dict[str, tuple[PhaseReading, PhaseView]] = {}
         self._problems: dict[str, str] = {}  # done phases whose artifact changed
-        self._full_at = float("-inf")  # time.monotonic() of the last full read
+        self._monotonic = monotonic
+        self._swept_at = monotonic()  # when the sweep last advanced
+        self._sweep_due = 0.0  # phases the sweep owes (a fraction carried to the next load)
+        self._sweep_at = 0  # where the next round of the sweep goes on, in the sprint's order
+        self.swept = 0  # phases read by the sweep so far (a figure for tests)
         self._audit = audit.Tail(store.audit_path, keep=events * 4)
         self._history: tuple[str, dict[str, list[float]]] | None = None  # (sprint id, its past)
         self._took: TookCache = {}  # done phases' durations: done is terminal, read once each
@@ -234,12 +243,13 @@ class Loader:
         return self._load(self._phases_under(changed) if changed else None)
 
     def rejudge(self) -> Snapshot:
-        """Judge the kept readings again at the store clock's now, reading no phase directory.
+        """Judge the kept readings again at the store clock's now, reading no phase directory
+        but the sweep's (see _sweep).
 
         For a clock tick while the watcher reports every change: leases run out and holders die
         without a file changing, and the verdicts, ages and notes that depend on time are derived
-        again from the same readings. With nothing kept yet (or past `full_every_s`) it reads
-        everything. The same as load(frozenset({TICK})).
+        again from the same readings. With nothing kept yet it reads everything. The same as
+        load(frozenset({TICK})).
         """
         return self._load(set())
 
@@ -267,12 +277,18 @@ class Loader:
     def _load(self, phases: set[str] | None) -> Snapshot:
         """Read the phases named (all of them, with the sprint found again, when None)."""
         started = time.perf_counter()
-        full = (
-            phases is None
-            or self.sprint is None
-            or not self._known
-            or time.monotonic() - self._full_at >= self.full_every_s
-        )
+        full = phases is None or self.sprint is None or not self._known
+        swept: list[str] = []
+        rounded = False  # a round of the sweep ended with this load
+        if not full:
+            swept, rounded = self._sweep()
+            full = rounded and len(swept) >= len(self._known)  # a long quiet spell: all of it
+            if rounded and not full:
+                # a round of the sweep is over: the sprint is found again (sprint.json)
+                try:
+                    full = self.find() is not self.sprint
+                except ConductorError:
+                    full = True  # the full read below says what is wrong
         try:
             sprint = self.find() if full else self.sprint
         except ConductorError as exc:
@@ -292,17 +308,19 @@ class Loader:
         now = self.store.clock()
         if full:
             readings = sprint.read_all(now)
-            self._full_at = time.monotonic()
+            self._swept_at = self._monotonic()
+            self._sweep_due = 0.0
             reread: set[str] | list[str] = list(sprint.defs)
         else:
             assert phases is not None
             readings = {name: r for name, (r, _) in known.items()}
-            for name in phases:
+            reread = phases | set(swept)
+            for name in reread:
                 readings[name] = sprint.read(name, now)
-            reread = phases
         self.phase_reads += len(reread)
+        self.swept += len(swept)
         graph = self._graph_of(sprint)
-        kinds = self._classes_of(sprint, graph, full)
+        kinds = self._classes_of(sprint, graph, full or rounded)
         view = sprint.view_from(readings, now, classes=kinds.classes, known=known)
         view.warnings.extend(kinds.warnings)
         changed = (
@@ -394,13 +412,32 @@ class Loader:
             self._history = (view.sprint_id, past)
         return self._history[1]
 
+    def _sweep(self) -> tuple[list[str], bool]:
+        """The phases this load re-reads although nobody reported them, and whether that ends
+        a round: every phase in turn, at a rate that reads each one once every `full_every_s`
+        (a safety net for an event the watcher missed, spread over the loads rather than one
+        full read that a change arriving meanwhile would wait for)."""
+        names = list(self._known)
+        n = len(names)
+        now = self._monotonic()
+        if self.full_every_s <= 0:
+            return names, True
+        self._sweep_due += n * max(0.0, now - self._swept_at) / self.full_every_s
+        self._swept_at = now
+        k = min(n, int(self._sweep_due))
+        self._sweep_due -= k
+        if k == 0:
+            return [], False
+        start = self._sweep_at % n
+        self._sweep_at = (start + k) % n
+        return [names[(start + i) % n] for i in range(k)], start + k >= n
+
     def _forget(self) -> None:
         """Drop what was kept about the sprint shown (another sprint, or none, is next)."""
         self.sprint = None
         self._known = {}
         self._problems = {}
         self._plan = None
-        self._full_at = float("-inf")
         self._took = {}
         self._critical = CriticalMemo()
         self._run = None

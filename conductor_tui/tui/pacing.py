@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 SHARE = 0.06  # of a core, sustained, for re-reading and redrawing
-BURST_S = 0.4  # CPU seconds of credit: a quiet app answers the next few changes at once
+BURST_S = 1.0  # CPU seconds of credit: a quiet app answers a burst of changes at once
 MAX_WAIT_S = 1.0  # never later than this: the debt is capped, whatever the process spent
 
 

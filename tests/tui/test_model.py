@@ -41,7 +41,8 @@ class World:
         os.makedirs(self.project, exist_ok=True)
         self.store = Store(str(root / "store"), clock=self.clock)
         self.sprint = self.store.start(self.project, agent="supervisor", phases=phases)
-        self.loader = Loader(self.store, self.project)
+        # no sweep: the tests count exactly the phases each load reads (the sweep has its own)
+        self.loader = Loader(self.store, self.project, full_every_s=1e9)
 
     def path(self, phase: str, *rest: str) -> str:
         """A path inside a phase directory of the current sprint."""
@@ -559,3 +560,53 @@ def test_view_from_refuses_a_missing_reading(world: World) -> None:
     del readings["p3"]
     with pytest.raises(ValueError, match="p3"):
         sprint.view_from(readings, now)
+
+
+class Ticker:
+    """A monotonic clock moved by hand (the sweep's pace)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_sweep_rereads_every_phase_once_a_period_a_little_at_each_load(
+    quiet_env: None, tmp_path: Path
+) -> None:
+    """A change the watcher never reported is still shown within full_every_s: each load reads
+    a share of the other phases in turn (a tenth of them for a load a tenth of the period after
+    the last), never all of them at once while loads keep coming."""
+    w = World(tmp_path, WIDE)
+    n = len(w.sprint.defs)
+    tick = Ticker()
+    loader = Loader(w.store, w.project, full_every_s=float(n), monotonic=tick)
+    loader.load()
+    plant_malformed_done(w.path("p4", "done"))  # nobody says so
+    seen_at = None
+    for step in range(1, n + 1):
+        tick.now += 1.0  # one phase's worth of the period
+        before = loader.phase_reads
+        snap = loader.load(frozenset({w.path("p1", "lock")}))
+        assert loader.phase_reads - before == len({"p1"} | {f"p{(step - 1) % n}"}), step
+        if seen_at is None and status(snap, "p4") == "malformed":
+            seen_at = step
+    assert seen_at == 5  # p0, p1, p2, p3, then p4: in turn, one a load
+    assert loader.swept == n
+    assert_same(snap, w.full())
+
+
+def test_after_a_quiet_spell_longer_than_the_period_a_load_reads_everything(
+    quiet_env: None, tmp_path: Path
+) -> None:
+    w = World(tmp_path, WIDE)
+    tick = Ticker()
+    loader = Loader(w.store, w.project, full_every_s=15.0, monotonic=tick)
+    loader.load()
+    plant_malformed_done(w.path("p4", "done"))
+    tick.now += 15.0
+    before = loader.phase_reads
+    snap = loader.load(frozenset({w.path("p1", "lock")}))
+    assert loader.phase_reads - before == len(w.sprint.defs)
+    assert status(snap, "p4") == "malformed"
