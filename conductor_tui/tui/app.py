@@ -268,9 +268,15 @@ class ConductorApp(App[None]):
 
     def on_store_changed(self, message: StoreChanged) -> None:
         self._say_fallback()
-        if not message.paths and time.monotonic() - self.snapshot_at < self._idle_period():
-            return  # the bridge's periodic rescan, and we read the store recently enough
-        self.request_reload(message.paths)
+        if message.paths:
+            self.request_reload(message.paths)
+            return
+        # the bridge's periodic rescan (no event for a while)
+        if time.monotonic() - self.snapshot_at < self._idle_period():
+            return  # and we read the store recently enough
+        # the loader's sweep re-reads what is due of the phases it keeps (a safety net spread
+        # over time); with nothing kept yet, everything
+        self.request_reload(frozenset({TICK}) if self.loader.sprint is not None else None)
 
     def connection_note(self) -> str:
         """The database connection's state for the header (nothing on a file store)."""

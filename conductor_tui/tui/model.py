@@ -10,7 +10,8 @@ is derived from one reading of each phase: invariant 9). What the phase graph al
 another file, and the audit log is read from where the last load stopped. A full read (every
 phase, the active sprint found again) happens on the first load and whenever the reason for a
 load is unknown or outside a phase directory. Besides, each load re-reads a few more phases in
-turn (a sweep: at a rate that reads every phase once every `full_every_s`, the active sprint and
+turn (a sweep: at a rate that reads every phase once every `full_every_s` (15 s, longer for a
+sprint of more than 500 phases: see _sweep), the active sprint and
 the classes found again at the end of each round), so an event the watcher missed is repaired
 within that bound; spread over the loads, it never makes a change wait behind a full read.
 """
@@ -44,6 +45,9 @@ from ..core.store import FileId, Sprint, Store, file_identity
 # sweep): the bridge's rescan period, because the app skips a rescan that comes soon after a
 # (now partial) load.
 FULL_EVERY_S = 15.0
+# ... and beyond 500 phases, this long for each phase (30 s at 1,000): the sweep's reading of
+# 1,000 phase directories costs about 3.5 ms a second, idle or not
+SWEEP_S_PER_PHASE = 0.03
 # A "path" that names no file: only time passed. load(frozenset({TICK})) reads no phase and
 # judges every kept reading again at now (see Loader.rejudge); it adds up with real paths in
 # a set of changes, and a full read still wins over it.
@@ -156,7 +160,7 @@ class Loader:
         skill_roots: list[str] | None = None,
         events: int = 200,
         *,
-        full_every_s: float = FULL_EVERY_S,
+        full_every_s: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -420,9 +424,12 @@ class Loader:
         names = list(self._known)
         n = len(names)
         now = self._monotonic()
-        if self.full_every_s <= 0:
+        period = self.full_every_s
+        if period is None:  # reading a phase costs about 0.1 ms: big sprints sweep slower
+            period = max(FULL_EVERY_S, SWEEP_S_PER_PHASE * n)
+        if period <= 0:
             return names, True
-        self._sweep_due += n * max(0.0, now - self._swept_at) / self.full_every_s
+        self._sweep_due += n * max(0.0, now - self._swept_at) / period
         self._swept_at = now
         k = min(n, int(self._sweep_due))
         self._sweep_due -= k
