@@ -10,10 +10,10 @@ is derived from one reading of each phase: invariant 9). What the phase graph al
 another file, and the audit log is read from where the last load stopped. A full read (every
 phase, the active sprint found again) happens on the first load and whenever the reason for a
 load is unknown or outside a phase directory. Besides, each load re-reads a few more phases in
-turn (a sweep: at a rate that reads every phase once every `full_every_s` (15 s, longer for a
-sprint of more than 500 phases: see _sweep), the active sprint and
-the classes found again at the end of each round), so an event the watcher missed is repaired
-within that bound; spread over the loads, it never makes a change wait behind a full read.
+turn: a sweep, at a rate that reads every phase once a period (15 s; longer past 500 phases),
+the active sprint and the classes found again at the end of each round. An event the watcher
+missed is repaired within that bound, and spread over the loads, the safety net never makes a
+change wait behind a full read.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ from ..core.models import AuditEvent, BatchView, Concurrency, PhaseView, SprintV
 from ..core.reading import PhaseReading
 from ..core.store import FileId, Sprint, Store, file_identity
 
-# The longest a reading kept from an earlier load may go without being read again (by the
-# sweep): the bridge's rescan period, because the app skips a rescan that comes soon after a
-# (now partial) load.
+# The longest a reading kept from an earlier load may go without being read again by the sweep
+# (the bridge's rescan period: a quiet store still gets a load that often to sweep)...
 FULL_EVERY_S = 15.0
 # ... and beyond 500 phases, this long for each phase (30 s at 1,000): the sweep's reading of
 # 1,000 phase directories costs about 3.5 ms a second, idle or not

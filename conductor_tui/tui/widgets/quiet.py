@@ -46,18 +46,9 @@ class QuietStatic(Static):
         self.update(text, layout=not self.FIXED_HEIGHT)
 
 
-class QuietLines(Widget):
-    """Lines of text drawn through the line API: only the lines that changed are redrawn, and
-    only the ones in view are drawn at all (inside a scrolling pane, the rest are never turned
-    into strips). The height is the number of lines; lines never wrap (they are cut).
-
-    A line's strip is kept with the line itself (by identity), not with its row: a list that
-    grows at the top (the newest event first) moves every row down, and the lines it already
-    drew are drawn again from their strips rather than rendered again."""
-
-    DEFAULT_CSS = """
-    QuietLines { height: auto; }
-    """
+class _Lines(Widget):
+    """What QuietLines and QuietScroll share: the lines shown, each one's strip kept with the
+    line itself (by identity), and the widget's style worked out once a drawing pass."""
 
     # more changed rows than this repaint the widget as one region (one clip, not hundreds)
     MANY = 8
@@ -74,17 +65,48 @@ class QuietLines(Widget):
         """The lines shown."""
         return list(self._lines)
 
+    def _adopt(self, lines: list[Text]) -> list[Text]:
+        """lines, with every one equal to the line shown on its row replaced by that line (so
+        that its strip is kept); the strips of lines no longer shown are let go."""
+        old = self._lines
+        lines = [a if y < len(old) and _same(a := old[y], b) else b for y, b in enumerate(lines)]
+        kept = {id(line) for line in lines}
+        self._strips = {k: v for k, v in self._strips.items() if k in kept}
+        return lines
+
+    def _repaint(self, rows: list[int], top: int = 0) -> None:
+        """Repaint these rows (of the lines; top is the first one in view)."""
+        if len(rows) > self.MANY:
+            self.refresh()
+            return
+        width = self.size.width
+        self.refresh(*(Region(0, y - top, width, 1) for y in rows))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._style = self.rich_style  # once a pass: Textual walks the ancestors for it
+        return super().render_lines(crop)
+
+
+class QuietLines(_Lines):
+    """Lines of text drawn through the line API: only the lines that changed are redrawn, and
+    only the ones in view are drawn at all (inside a scrolling pane, the rest are never turned
+    into strips). The height is the number of lines; lines never wrap (they are cut).
+
+    A line's strip is kept with the line itself (by identity), not with its row: a list that
+    grows at the top (the newest event first) moves every row down, and the lines it already
+    drew are drawn again from their strips rather than rendered again."""
+
+    DEFAULT_CSS = """
+    QuietLines { height: auto; }
+    """
+
     def show_text(self, text: Text) -> None:
         """Show text (its lines); repaint the lines that differ, lay out when the count does."""
         self.show_lines(list(text.split("\n", allow_blank=True)) if text.plain else [text])
 
     def show_lines(self, lines: list[Text]) -> None:
         """Show these lines (each one line of text)."""
-        old = self._lines
-        # an equal line on the same row keeps the object shown, and with it its strip
-        lines = [a if y < len(old) and _same(a := old[y], b) else b for y, b in enumerate(lines)]
-        kept = {id(line) for line in lines}
-        self._strips = {k: v for k, v in self._strips.items() if k in kept}
+        old, lines = self._lines, self._adopt(lines)
         if len(lines) != len(old):
             self._lines = lines
             self.updates += 1
@@ -95,54 +117,30 @@ class QuietLines(Widget):
             return
         self._lines = lines
         self.updates += 1
-        if len(changed) > self.MANY:
-            self.refresh()
-            return
-        width = self.size.width
-        self.refresh(*(Region(0, y, width, 1) for y in changed))
+        self._repaint(changed)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(1, len(self._lines))
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._style = self.rich_style  # once a pass: Textual walks the ancestors for it
-        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         return _strip(self, self._style, self._lines, self._strips, y, self.content_size.width)
 
 
-class QuietScroll(ScrollView):
+class QuietScroll(_Lines, ScrollView):
     """QuietLines in a pane of its own height that scrolls itself. Past the pane's height its
     scrollable height grows in steps of STEP lines: setting it lays the screen out again, so a
     list that grows by a line at a time does so once every STEP lines, not at every line (the
     rows scrolled to past the last line are blank)."""
 
     DEFAULT_CSS = """
-    QuietScroll { height: 1fr; overflow-x: hidden; }
+    QuietScroll { height: 1fr; overflow-x: hidden; overflow-y: auto; }
     """
 
     STEP = 64
-    MANY = QuietLines.MANY
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._lines: list[Text] = []
-        self._strips: dict[int, Drawn] = {}
-        self._style = Style()
-        self.updates = 0
-
-    @property
-    def lines(self) -> list[Text]:
-        """The lines shown."""
-        return list(self._lines)
 
     def show_lines(self, lines: list[Text]) -> None:
         """Show these lines (each one line of text); repaint the rows in view that differ."""
-        old = self._lines
-        lines = [a if y < len(old) and _same(a := old[y], b) else b for y, b in enumerate(lines)]
-        kept = {id(line) for line in lines}
-        self._strips = {k: v for k, v in self._strips.items() if k in kept}
+        old, lines = self._lines, self._adopt(lines)
         if len(lines) == len(old) and all(a is b for a, b in zip(old, lines, strict=True)):
             return
         top = round(self.scroll_offset.y)
@@ -154,11 +152,7 @@ class QuietScroll(ScrollView):
         self._lines = lines
         self.updates += 1
         self._resize()
-        if len(changed) > self.MANY:
-            self.refresh()
-        else:
-            width = self.size.width
-            self.refresh(*(Region(0, y - top, width, 1) for y in changed))
+        self._repaint(changed, top)
 
     def _resize(self) -> None:
         rows, count = self.size.height, len(self._lines)
@@ -171,18 +165,10 @@ class QuietScroll(ScrollView):
     def on_resize(self) -> None:
         self._resize()
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._style = self.rich_style  # once a pass: Textual walks the ancestors for it
-        return super().render_lines(crop)
-
     def render_line(self, y: int) -> Strip:
+        top = round(self.scroll_offset.y)
         return _strip(
-            self,
-            self._style,
-            self._lines,
-            self._strips,
-            y + round(self.scroll_offset.y),
-            self.content_size.width,
+            self, self._style, self._lines, self._strips, y + top, self.content_size.width
         )
 
 
