@@ -703,3 +703,29 @@ def test_reclaim_without_force_never_ends_a_claim_it_did_not_judge_stale(tmp_pat
         root, sid, [("complete", phase, "agent-c", new)], together=False
     )
     assert (st, done_token) == ("ok", new)
+
+
+def test_a_completion_that_loses_after_its_check_is_fenced_not_refused(tmp_path, project) -> None:
+    """The interleaving behind a rare loss of the race above, made to happen every time: two
+    holders of one token complete at once; the loser's check passes while the claim is still
+    current, then the winner ends it and publishes done before the loser looks for a done
+    record. The loser's claim has ended: it must be told so (Fenced), as every late write of an
+    ended claim is, not that a done record is in the way."""
+    root = str(tmp_path / "store")
+    sprint = _start(root, project, ["p0"])
+    token = sprint.claim("p0", agent="holder", holder_pid=os.getpid()).token
+    winner = Store(root).find_active(project)
+    assert winner is not None
+    authorize = sprint._authorize
+
+    def then_the_winner_completes(*args: Any, **kwargs: Any) -> Any:
+        ls = authorize(*args, **kwargs)
+        winner.complete("p0", agent="holder", token=token)
+        return ls
+
+    sprint._authorize = then_the_winner_completes  # type: ignore[method-assign]
+    with pytest.raises(ConductorError) as caught:
+        sprint.complete("p0", agent="holder", token=token)
+    assert type(caught.value).__name__ == "Fenced", caught.value
+    done = _read(os.path.join(sprint.path, "p0", "done"))
+    assert done["token"] == token  # the winner's record stands

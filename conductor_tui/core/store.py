@@ -660,6 +660,13 @@ class Sprint:
             )
             raise
         if os.path.lexists(paths.done):
+            if ls.token is not None and not os.path.lexists(paths.token_dir(ls.token)):
+                # the claim ended after it was authorized (a racer completed it with the same
+                # token): fenced, as every write of an ended claim is
+                self.store.log(
+                    "fenced", phase, agent, sprint=self.sprint_id, token=ls.token, detail="done"
+                )
+                raise Fenced(fenced_message(paths, phase, ls.token))
             # done is terminal; a corrupt one is a person's job, not something to write beside
             raise Refused(f"{phase!r} already has a done record; see `conductor doctor`")
         epoch = ls.owner.epoch if ls.owner else None
