@@ -1,11 +1,11 @@
-"""Watchdog events under a store, coalesced into one "store changed" callback per burst.
+"""File events under a store, coalesced into one "store changed" callback per burst.
 
 This is the only module that crosses threads. It never imports textual: the app hands in a
 callback (``lambda paths: app.post_message(StoreChanged(paths))``; ``post_message`` is thread-safe
 and never blocks, where ``call_from_thread`` could deadlock on shutdown).
 
-Threads: watchdog's observer thread calls ``_Handler.dispatch``, which only records paths in a
-dirty set under a Condition; the bridge thread waits on that Condition, flushes one burst at a time,
+Threads: the observer's thread (TreeObserver's inotify reader on Linux, watchdog's elsewhere)
+calls ``_Handler.dispatch_many``, which only records paths in a dirty set under a Condition; the bridge thread waits on that Condition, flushes one burst at a time,
 (re)schedules watches, and calls the callback. Only the bridge thread (and start/stop, under
 ``_watch_lock``) ever calls into the observer, and nobody calls into the observer while holding the
 Condition: the observer holds its own lock while it dispatches to us, so the opposite order could
@@ -653,10 +653,6 @@ class ChangeBridge:
 
     # -- observer thread ------------------------------------------------------------------------
 
-    def _record(self, event: FileSystemEvent) -> None:
-        """Add the paths of one raw event to the dirty set and wake the bridge thread."""
-        self._record_many((event,))
-
     def _record_many(self, events: Sequence[FileSystemEvent]) -> None:
         """Add the paths of raw events to the dirty set and wake the bridge thread once."""
         found: list[tuple[FileSystemEvent, str, str, list[str]]] = []
@@ -771,7 +767,7 @@ class ChangeBridge:
 
     def _fall_back_locked(self, reason: str) -> None:
         """The platform's file events failed (none on this system, or a limit reached): poll
-        the store instead, from now on. Every event style reaches _record the same way, so
+        the store instead, from now on. Every event style reaches _record_many the same way, so
         nothing else changes; the periodic rescan stays as it is."""
         log.warning(
             "watch: file events unavailable (%s); polling every %s s", reason, POLL_INTERVAL_S

@@ -12,8 +12,6 @@ CONDUCTOR_PG_REQUIRED=1). No assertion depends on timing.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from .pg_server import fresh_url
-from .test_stress import BENCH, _run, stress
+from .test_stress import BENCH, _run, caught_by_the_command, stress
 
 
 @pytest.fixture
@@ -58,40 +56,8 @@ def test_pg_negative_control_claim_held_is_caught_by_the_command(
     tmp_path: Path, pg_url: str
 ) -> None:
     """A claim that grants a held phase (a check-then-act claim), run as a user would."""
-    out = tmp_path / "figures.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONDUCTOR_")}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--store",
-            pg_url,
-            "--broken",
-            "--workers",
-            "8",
-            "--phases",
-            "4",
-            "--attempts",
-            "30",
-            "--seed",
-            "3",
-            "--quiet",
-            "--dir",
-            str(tmp_path / "run"),
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "negative control caught" in proc.stdout, proc.stdout
-    doc = json.loads(out.read_text())
+    doc = caught_by_the_command(tmp_path, "--store", pg_url, "--broken", "--attempts", "30")
     assert doc["config"]["broken"] == "claim-held"
-    assert doc["figures"]["violations"] == len(doc["violations"]) > 0
-    assert any(v["check"] == "1 no overlap" for v in doc["violations"]), doc["violations"][:3]
 
 
 def test_the_file_store_negative_controls_are_refused_on_postgresql(tmp_path: Path) -> None:

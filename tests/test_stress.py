@@ -329,37 +329,23 @@ def test_negative_control_end_lock_is_caught(tmp_path) -> None:
     assert status == 1 and last.startswith("negative control caught")
 
 
-def test_negative_control_publish_into_is_caught_by_the_command(tmp_path) -> None:
-    """Publishing into an existing lock (upstream's double grant), run as a user would."""
+def caught_by_the_command(tmp_path: Path, *args: str) -> dict[str, Any]:
+    """bench/stress.py run as a user would, on a deliberately broken store (args say which, and
+    where): it must exit 1, say the negative control was caught, and report overlapping holds.
+    Returns its JSON figures."""
     out = tmp_path / "figures.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONDUCTOR_")}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--broken",
-            "publish-into",
-            "--workers",
-            "8",
-            "--phases",
-            "4",
-            "--attempts",
-            "40",
-            "--seed",
-            "3",
-            "--quiet",
-            "--dir",
-            str(tmp_path / "run"),
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    argv = [sys.executable, str(BENCH), *args, "--workers", "8", "--phases", "4", "--seed", "3"]
+    argv += ["--quiet", "--dir", str(tmp_path / "run"), "--json", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "negative control caught" in proc.stdout, proc.stdout
-    doc = json.loads(out.read_text())
+    doc: dict[str, Any] = json.loads(out.read_text())
     assert doc["figures"]["violations"] == len(doc["violations"]) > 0
     assert any(v["check"] == "1 no overlap" for v in doc["violations"]), doc["violations"][:3]
+    return doc
+
+
+def test_negative_control_publish_into_is_caught_by_the_command(tmp_path) -> None:
+    """Publishing into an existing lock (upstream's double grant), run as a user would."""
+    caught_by_the_command(tmp_path, "--broken", "publish-into", "--attempts", "40")
