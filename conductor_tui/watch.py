@@ -5,8 +5,9 @@ callback (``lambda paths: app.post_message(StoreChanged(paths))``; ``post_messag
 and never blocks, where ``call_from_thread`` could deadlock on shutdown).
 
 Threads: the observer's thread (TreeObserver's inotify reader on Linux, watchdog's elsewhere)
-calls ``_Handler.dispatch_many``, which only records paths in a dirty set under a Condition; the bridge thread waits on that Condition, flushes one burst at a time,
-(re)schedules watches, and calls the callback. Only the bridge thread (and start/stop, under
+calls ``_Handler.dispatch_many``, which only records paths in a dirty set under a Condition; the
+bridge thread waits on that Condition, flushes one burst at a time, (re)schedules watches, and
+calls the callback. Only the bridge thread (and start/stop, under
 ``_watch_lock``) ever calls into the observer, and nobody calls into the observer while holding the
 Condition: the observer holds its own lock while it dispatches to us, so the opposite order could
 deadlock.
