@@ -225,6 +225,14 @@ class SprintView(Lean):
         """The view of one phase by name, or None."""
         return self._by_name.get(name)
 
+    @cached_property
+    def _counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for view in self.phases:
+            counts[view.status] = counts.get(view.status, 0) + 1
+        return counts
+
     def count(self, *statuses: str) -> int:
-        """How many phases are in any of the given statuses."""
-        return sum(1 for view in self.phases if view.status in statuses)
+        """How many phases are in any of the given statuses (counted once per view: a view's
+        phases are not changed once it is made)."""
+        return sum(self._counts.get(status, 0) for status in set(statuses))

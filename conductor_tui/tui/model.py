@@ -109,6 +109,7 @@ class Snapshot:
     # phases whose view differs from the previous snapshot this loader made (None: any may have,
     # e.g. the first reading or another sprint); a widget may update only those
     changed: frozenset[str] | None = None
+    seq: int = 0  # the loader's count of readings: `changed` is against reading seq - 1 (0: none)
     done_lanes: list[Lane] = field(default_factory=list)  # the batches already run, in order
     timing: Timing | None = None  # the critical path, its estimate, each phase's time so far
 
@@ -173,6 +174,7 @@ class Loader:
         self.graph: Graph | None = None
         # phase directories read by every load so far (a figure for tests and benchmarks)
         self.phase_reads = 0
+        self.seq = 0  # readings made (each snapshot's seq)
         # artifact checks keyed by what lstat says, so a reload re-hashes only what changed
         self._artifact_cache: dict[str, tuple[tuple[int, int, int, str], str | None]] = {}
         self._found: tuple[object, Sprint | None, FileId | None] | None = None
@@ -369,9 +371,14 @@ class Loader:
             load_s=time.perf_counter() - started,
             next_expiry_in=min(expiries) if expiries else None,
             changed=changed,
+            seq=self._next_seq(),
             done_lanes=done_lanes,
             timing=timing,
         )
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
 
     def _lanes(
         self,

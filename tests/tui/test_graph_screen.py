@@ -108,3 +108,98 @@ async def test_a_big_graph_scrolls_to_keep_the_cursor_in_view(
         assert graph.selected.startswith("side-")
         assert graph.scroll_y > 0
         assert graph.selected in "\n".join(_graph_lines(app))
+
+
+def _wide_sprint(root: Path, layers: int = 3, per_layer: int = 12) -> Store:
+    """p000.. in layers: each phase needs the one a layer before it (a grid of chains)."""
+    names = [f"p{i:03d}" for i in range(layers * per_layer)]
+    phases = [
+        {"name": n, "depends_on": [names[i - per_layer]] if i >= per_layer else []}
+        for i, n in enumerate(names)
+    ]
+    store = Store(str(root), clock=FakeClock(NOW), host=HOST, probe=fake_probe)
+    store.start(PROJECT, agent="tester", phases=phases)
+    return store
+
+
+@async_test
+async def test_a_cursor_that_follows_a_change_repaints_two_lines_not_the_drawing(
+    quiet_env: None, tmp_path: Path
+) -> None:
+    """Until the user moves it, the cursor follows the most pressing phase; when a claim moves
+    it, the graph draws again the line it left and the line it came to (and the claimed phase's
+    own), not every line in view."""
+    store = _wide_sprint(tmp_path / "s")
+    sprint = store.find_active(PROJECT)
+    assert sprint is not None
+    app = make_app(store, PROJECT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        graph = app.query_one(PhaseGraph)
+        assert graph.selected == "p000"  # the first ready phase
+        drawn: list[int] = []
+        render_line = graph.render_line
+
+        def counting(y: int) -> Any:
+            drawn.append(y)
+            return render_line(y)
+
+        graph.render_line = counting  # type: ignore[method-assign]
+        sprint.claim("p005", agent="outsider")  # held outranks ready: the cursor goes there
+        before = app.reloads
+        app.request_reload(now=True)
+        await loaded(pilot, before + 1)
+        assert graph.selected == "p005"
+        rows = {graph._node_row["p000"], graph._node_row["p005"]}
+        top = graph.scroll_offset.y
+        assert drawn, "the lines that changed were not drawn again"
+        assert {y + top for y in drawn} <= rows, (sorted(drawn), rows)
+        assert "p005" in "\n".join(_graph_lines(app))
+
+
+@async_test
+async def test_the_cursor_follows_the_most_pressing_phase_reading_after_reading(
+    quiet_env: None, tmp_path: Path
+) -> None:
+    """The graph keeps the phases in a pressing state between readings and looks again only at
+    those that changed: over claims, aborts, completions and readings it never saw (while the
+    Locks tab hid it), its choice is the one a scan of every phase makes."""
+    from conductor_tui.tui.widgets.graph import INTERESTING
+
+    def scan(snap: Any) -> str:
+        ranked = [
+            (INTERESTING[pv.status], snap.order.index(pv.name), pv.name)
+            for pv in snap.view.phases
+            if pv.status in INTERESTING
+        ]
+        return min(ranked)[2] if ranked else snap.order[0]
+
+    store = _wide_sprint(tmp_path / "s", layers=3, per_layer=5)
+    sprint = store.find_active(PROJECT)
+    assert sprint is not None
+    app = make_app(store, PROJECT)
+    rng = random.Random(7)
+    async with app.run_test(size=(80, 24)) as pilot:  # narrow: the tabs can hide the graph
+        await loaded(pilot)
+        graph = app.query_one(PhaseGraph)
+        held: dict[str, str] = {}
+        for step in range(40):
+            ready = [pv.name for pv in sprint.view().phases if pv.status == "ready"]
+            move = rng.choice(["claim", "claim", "abort", "complete"])
+            if move == "claim" and ready:
+                name = rng.choice(ready)
+                held[name] = sprint.claim(name, agent="outsider").token
+            elif held:
+                name = rng.choice(sorted(held))
+                token = held.pop(name)
+                if move == "abort":
+                    sprint.abort(name, agent="outsider", token=token)
+                else:
+                    sprint.complete(name, agent="outsider", token=token)
+            hidden = step % 7 in (3, 4)  # two readings the graph does not see
+            await pilot.press("2" if hidden else "1")
+            before = app.reloads
+            app.request_reload(now=True)
+            await loaded(pilot, before + 1)
+            if not hidden:
+                assert graph.selected == scan(app.snapshot), step

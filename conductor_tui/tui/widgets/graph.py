@@ -11,7 +11,7 @@ becomes a list that names each phase's dependencies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from rich.segment import Segment
@@ -90,8 +90,10 @@ class PhaseGraph(ScrollView, can_focus=True):
     PhaseGraph { height: 1fr; width: 1fr; padding: 0 1; }
     """
 
-    selected: reactive[str | None] = reactive(None)
-    filter: reactive[str] = reactive("")
+    # the watchers repaint what changed: a new cursor repaints its old and new lines, not the
+    # whole drawing (which a reactive's default repaint would)
+    selected: reactive[str | None] = reactive(None, repaint=False)
+    filter: reactive[str] = reactive("", repaint=False)
 
     class Selected(Message):
         """The cursor moved to a phase."""
@@ -108,6 +110,13 @@ class PhaseGraph(ScrollView, can_focus=True):
         self.list_mode = False
         self.layout_: GraphLayout | None = None
         self._graph: Graph = ()
+        self._order: list[str] | None = None  # the snapshot order self._graph was made with
+        # the phases in a pressing state, with its rank, as of the last reading (and the order
+        # they were ranked in, with each phase's place in it)
+        self._ranked: dict[str, int] = {}
+        self._ranked_order: list[str] | None = None
+        self._ranked_seq = 0  # the reading they are from (changed says what differs from it)
+        self._index: dict[str, int] = {}
         self._row_nodes: dict[int, list[str]] = {}
         self._node_row: dict[str, int] = {}  # each phase's line
         self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
@@ -121,7 +130,13 @@ class PhaseGraph(ScrollView, can_focus=True):
         """Show a new reading; the cursor stays on its phase, only changed lines are rebuilt."""
         self.snapshot = snapshot
         view = snapshot.view
-        graph: Graph = tuple((pv.name, tuple(pv.depends_on)) for pv in view.phases) if view else ()
+        if view is None:
+            graph: Graph = ()
+        elif snapshot.order and snapshot.order is self._order:
+            graph = self._graph  # the loader keeps the order while sprint.json is the same file
+        else:
+            graph = tuple((pv.name, tuple(pv.depends_on)) for pv in view.phases)
+        self._order = snapshot.order if view is not None else None
         critical = frozenset(snapshot.critical)
         whole = critical != self._critical or snapshot.changed is None
         self._critical = critical
@@ -143,11 +158,7 @@ class PhaseGraph(ScrollView, can_focus=True):
         names = set(snapshot.changed or ())
         if self.mode == "full" or self.list_mode:
             names.update(pv.name for pv in view.phases if pv.lock is not None)
-        rows = {row for name in names if (row := self._node_row.get(name)) is not None}
-        top, width, height = self.scroll_offset.y, self.size.width, self.size.height
-        regions = [Region(0, row - top, width, 1) for row in rows if 0 <= row - top < height]
-        if regions:
-            self.refresh(*regions)
+        self._repaint_rows({row for name in names if (row := self._node_row.get(name)) is not None})
 
     def on_resize(self) -> None:
         self._relayout()
@@ -186,16 +197,31 @@ class PhaseGraph(ScrollView, can_focus=True):
         self._reveal(self.selected)
 
     def _first_interesting(self, snapshot: Snapshot) -> str:
-        """The first phase in the order with the most pressing state (one pass)."""
-        best, rank = snapshot.order[0], len(INTERESTING)
-        for name in snapshot.order:
+        """The first phase in the order with the most pressing state. The phases in a pressing
+        state are kept from one reading to the next, and only the ones that changed are looked
+        at again (every phase when the reading does not say what changed, or follows another
+        reading than the last one seen here: the graph is not updated while it is hidden)."""
+        ranked = self._ranked
+        changed = snapshot.changed
+        follows, self._ranked_seq = snapshot.seq == self._ranked_seq + 1, snapshot.seq
+        if changed is None or not follows or snapshot.order is not self._ranked_order:
+            ranked.clear()
+            names: Iterable[str] = snapshot.order
+            self._ranked_order = snapshot.order
+            self._index = {name: i for i, name in enumerate(snapshot.order)}
+        else:
+            names = changed
+        for name in names:
             pv = snapshot.phase(name)
-            r = INTERESTING.get(pv.status, rank) if pv is not None else rank
-            if r < rank:
-                best, rank = name, r
-                if r == 0:
-                    break
-        return best
+            rank = INTERESTING.get(pv.status) if pv is not None else None
+            if rank is None:
+                ranked.pop(name, None)
+            else:
+                ranked[name] = rank
+        index = self._index
+        if not ranked:
+            return snapshot.order[0]
+        return min(ranked, key=lambda name: (ranked[name], index.get(name, 0)))
 
     def watch_selected(self, old: str | None, phase: str | None) -> None:
         if phase is not None:
@@ -208,11 +234,18 @@ class PhaseGraph(ScrollView, can_focus=True):
         self.refresh()
 
     def _forget(self, *names: str | None) -> None:
-        """Drop the cached lines of some phases, and repaint."""
-        for row, names_on in self._row_nodes.items():
-            if any(n in names_on for n in names if n):
-                self._strips.pop(row, None)
-        self.refresh()
+        """Drop the cached lines of some phases, and repaint those lines alone."""
+        rows = {row for name in names if name and (row := self._node_row.get(name)) is not None}
+        for row in rows:
+            self._strips.pop(row, None)
+        self._repaint_rows(rows)
+
+    def _repaint_rows(self, rows: set[int]) -> None:
+        """Repaint the lines of the drawing that are in view among rows."""
+        top, width, height = self.scroll_offset.y, self.size.width, self.size.height
+        regions = [Region(0, row - top, width, 1) for row in rows if 0 <= row - top < height]
+        if regions:
+            self.refresh(*regions)
 
     def _reveal(self, phase: str | None) -> None:
         """Scroll so that a phase is in view."""
