@@ -322,8 +322,9 @@ class ConductorApp(App[None]):
             if seen[lock.holder_pid] != lock.holder_alive:
                 self.request_reload(tick)
                 return
-        # ages on screen drift: refresh them now and then, less often for big sprints
-        if elapsed >= self._idle_period():
+        # ages on screen drift: refresh them now and then, less often for big sprints; with
+        # nothing on screen that time alone changes (no lock anywhere), nothing to refresh
+        if snap.timed and elapsed >= self._idle_period():
             self.request_reload(tick)
 
     def apply(self, snap: Snapshot) -> None:

@@ -38,7 +38,7 @@ from ..core.estimate import (
 from ..core.graph import layers, plan_batches, topo_order
 from ..core.layout import SPRINT_JSON
 from ..core.models import AuditEvent, BatchView, Concurrency, PhaseView, SprintView
-from ..core.reading import PhaseReading
+from ..core.reading import PhaseReading, timeless
 from ..core.store import FileId, Sprint, Store, file_identity
 
 # The longest a reading kept from an earlier load may go without being read again by the sweep
@@ -110,6 +110,9 @@ class Snapshot:
     # e.g. the first reading or another sprint); a widget may update only those
     changed: frozenset[str] | None = None
     seq: int = 0  # the loader's count of readings: `changed` is against reading seq - 1 (0: none)
+    # something shown changes with time alone (a lock's age, lease or verdict, an orphan lock
+    # directory's note, a running phase's time): False when every reading is timeless
+    timed: bool = True
     done_lanes: list[Lane] = field(default_factory=list)  # the batches already run, in order
     timing: Timing | None = None  # the critical path, its estimate, each phase's time so far
 
@@ -372,6 +375,7 @@ class Loader:
             next_expiry_in=min(expiries) if expiries else None,
             changed=changed,
             seq=self._next_seq(),
+            timed=not all(timeless(r) for r in readings.values()),
             done_lanes=done_lanes,
             timing=timing,
         )

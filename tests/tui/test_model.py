@@ -610,3 +610,17 @@ def test_after_a_quiet_spell_longer_than_the_period_a_load_reads_everything(
     snap = loader.load(frozenset({w.path("p1", "lock")}))
     assert loader.phase_reads - before == len(w.sprint.defs)
     assert status(snap, "p4") == "malformed"
+
+
+def test_a_reading_says_whether_time_alone_changes_what_it_shows(world: World) -> None:
+    """Nothing locked, nothing timed: no refresh is owed to the clock. A claim (its age, its
+    lease) and an orphan lock directory (its note) make the reading timed; a completion, once
+    its lock is gone, untimed again."""
+    w = world
+    assert not w.loader.load().timed
+    token = w.claim("p1")
+    assert w.loader.load(frozenset({w.path("p1", "lock.d")})).timed
+    w.sprint.complete("p1", agent=AGENT, token=token)
+    assert not w.loader.load(frozenset({w.path("p1")})).timed
+    os.mkdir(w.path("p2", "lock.d"))  # what a crash of upstream's claim leaves behind
+    assert w.loader.load(frozenset({w.path("p2", "lock.d")})).timed

@@ -281,3 +281,26 @@ async def test_key_hints_follow_check_action_and_a_click_presses_the_key(built: 
         await pilot.click(KeyHints, offset=(x, 0))
         await settle(pilot)
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+@async_test
+async def test_the_clock_asks_for_a_refresh_only_when_something_shown_ages(
+    built: Any,
+) -> None:
+    """The app's tick re-reads after an idle period to move the ages on screen; with no lock
+    anywhere nothing on screen ages, and an idle pane reads nothing for it."""
+    b: Built = built("fresh")
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        app._idle_period = lambda: 0.0  # type: ignore[method-assign]  # the idle period is over
+        before = app.reloads
+        app._tick()
+        await settle(pilot)
+        assert app.reloads == before and not app._loading, "a refresh with nothing to age"
+        b.sprint.claim("think", agent="outsider")
+        app.request_reload(now=True)
+        await loaded(pilot, before + 1)
+        assert app.snapshot.timed
+        app._tick()
+        await loaded(pilot, before + 2)
