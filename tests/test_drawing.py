@@ -457,3 +457,19 @@ def test_drawing_imports_only_the_standard_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(out.stdout) == []
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(graphs())
+def test_the_least_width_never_exceeds_the_drawing(
+    case: tuple[Phases, dict[str, str], dict[str, int]],
+) -> None:
+    """The app skips the label widths whose least width is more than the pane: the bound must
+    hold for every graph, or a drawing that fits would be passed over."""
+    phases, _status, pad = case
+    widths = {name: 2 + len(name) + pad[name] for name, _ in phases}
+    layout = drawing.layout_graph(phases, widths)
+    bound = drawing.least_width(phases, widths)
+    assert bound <= layout.width
+    # and it is a bound worth having: every layer's widest label is in it
+    assert bound >= max(widths.values())

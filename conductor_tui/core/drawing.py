@@ -616,6 +616,22 @@ _DECODE = "".join(
 # ---------------------------------------------------------------- the layout
 
 
+def least_width(phases: Sequence[tuple[str, Sequence[str]]], widths: Mapping[str, int]) -> int:
+    """A lower bound of layout_graph(phases, widths).width, found without laying it out: every
+    layer is as wide as its widest label, and each channel between two layers takes at least 3
+    columns. A caller choosing among label widths skips the layouts that cannot fit."""
+    names, deps = _parse(phases)
+    if not names:
+        return 0
+    layer_of = longest_path_layers(deps)
+    depth = max(layer_of) + 1
+    layer_width = [1] * depth
+    for i, name in enumerate(names):
+        layer = layer_of[i]
+        layer_width[layer] = max(layer_width[layer], int(widths.get(name, len(name))))
+    return sum(layer_width) + 3 * (depth - 1)
+
+
 def layout_graph(
     phases: Sequence[tuple[str, Sequence[str]]], widths: Mapping[str, int]
 ) -> GraphLayout:

@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...core.drawing import GraphLayout, layout_graph
+from ...core.drawing import GraphLayout, layout_graph, least_width
 from ...text import GLYPH, age, safe
 from ..model import Snapshot
 from ..style import STATUS_STYLE
@@ -61,6 +61,12 @@ def label_width(name: str, mode: str) -> int:
 def _layout(graph: Graph, mode: str) -> GraphLayout:
     """The drawing of a graph in a mode; computed once per graph and mode."""
     return layout_graph(graph, {name: label_width(name, mode) for name, _ in graph})
+
+
+@lru_cache(maxsize=8)
+def _least_width(graph: Graph, mode: str) -> int:
+    """The least width of the drawing of a graph in a mode (see core.drawing.least_width)."""
+    return least_width(graph, {name: label_width(name, mode) for name, _ in graph})
 
 
 @lru_cache(maxsize=64)
@@ -174,6 +180,8 @@ class PhaseGraph(ScrollView, can_focus=True):
         room = max(1, self.scrollable_content_region.width or self.size.width)
         chosen = None
         for mode in MODES:
+            if mode != MODES[-1] and _least_width(graph, mode) > room:
+                continue  # cannot fit: not laid out (a thousand phases take tens of ms a mode)
             drawn = _layout(graph, mode)
             if drawn.width <= room or mode == MODES[-1]:
                 chosen, self.mode = drawn, mode
