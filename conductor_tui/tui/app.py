@@ -109,7 +109,7 @@ class ConductorApp(App[None]):
         self._paced: Timer | None = None  # a reload waiting for CPU credit
         self._urgent = False  # the reload owed was asked for by the user: it does not wait
         self.budget = CpuBudget()
-        self._charged_at: float | None = None  # the process's CPU time when last charged
+        self._ui_charged: float | None = None  # the UI thread's CPU when last charged
         self._mouse = True
         self.reloads = 0
         self.initial = initial
@@ -240,21 +240,18 @@ class ConductorApp(App[None]):
 
     def on_loaded(self, message: Loaded) -> None:
         self._loading = False
-        arrived = time.process_time()
+        started = time.thread_time()
         self.apply(message.snapshot)
 
         def painted() -> None:  # the reading is on screen: charge what it cost, read the next
-            # All the CPU the process spent since the last charge: the loader's reading, the
-            # UI thread applying and painting it and whatever else it ran (timers, keys,
-            # messages), the watcher's threads, Textual's writer. Start-up is not charged: the
-            # first charge counts from its reading's arrival, plus the loader's CPU for it.
-            spent = time.process_time()
-            if self._charged_at is None:
-                cost = message.cpu_s + spent - arrived
-            else:
-                cost = spent - self._charged_at
-            self.budget.charge(cost)
-            self._charged_at = spent
+            # The loader's CPU for this reading, and all the UI thread spent since the last
+            # charge: applying and painting it, and the screen updates, timers, keys and
+            # messages around it (what repaints after this callback, the next charge counts).
+            # Start-up is not charged: the first charge counts from its reading's arrival.
+            ui = time.thread_time()
+            since = started if self._ui_charged is None else self._ui_charged
+            self.budget.charge(message.cpu_s + ui - since)
+            self._ui_charged = ui
             if self._dirty and not self._loading and (self._paced is None or self._urgent):
                 self.request_reload(self._pending, now=self._urgent)
 

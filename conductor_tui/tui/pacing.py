@@ -3,16 +3,16 @@
 A monitoring pane must not take a core from the agents it watches. Each re-read and redraw of a
 big sprint costs tens of milliseconds, and a busy team can change the store twenty times a
 second. The app therefore spends from a bucket: it fills at `share` seconds per second of wall
-time, up to `burst` seconds, and what the app spends is charged to it: at each reading shown, all
-the CPU time of the process since the last charge (the loader's reading, the UI thread applying
-and painting it and the timers, keys and messages between readings, the watcher's threads,
-Textual's writer). Charging only the loader and the UI thread was seen to leave about a quarter
-of the process's CPU under a stream of changes out of the budget (the watcher's threads), more on
-a slower machine. Whatever else runs in the process is charged too (a test's or a benchmark's own
-code, in theirs). While there is credit, a change is shown at once (a claim after a quiet spell
-shows within one reload); once a sustained stream has used it up, the next reload waits until the
-bucket is back above zero, so the redraw rate falls to what `share` pays for and changes arrive
-together, a little later (never more than `max_wait_s`), instead of the app taking the whole core.
+time, up to `burst` seconds, and what the app spends is charged to it: at each reading shown,
+the loader thread's CPU time for it and all the UI thread's since the last charge (applying and
+painting, and the screen updates, timers and messages between readings: charging only the apply
+and paint was seen to leave about 40 % of the UI thread's time uncounted). Whatever else runs on
+the UI thread is charged too (a test's or a benchmark's own code, in theirs). While there is
+credit, a change is shown at once (a claim after a quiet spell shows within one reload); once a
+sustained stream has used it up, the next reload waits until the bucket is back above zero, so
+the redraw rate falls to what `share` pays for and changes arrive together, a little later
+(never more than `max_wait_s`), instead of the app taking the whole core. The watcher's own
+threads are not charged: they are cheap and not paced.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-SHARE = 0.06  # of a core, sustained: the whole process while changes stream in
+SHARE = 0.06  # of a core, sustained, for re-reading and redrawing
 BURST_S = 1.0  # CPU seconds of credit: a quiet app answers a burst of changes at once
 MAX_WAIT_S = 1.0  # never later than this: the debt is capped, whatever the process spent
 

@@ -8,8 +8,6 @@ app is the real one on a real store: a budget with no credit must still show a c
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -146,33 +144,6 @@ async def test_an_action_during_a_read_is_shown_by_the_next_read_without_waiting
         await loaded(pilot, before + 2)  # bounded: seconds, not the budget's minute
         pv = app.snapshot.phase("think")
         assert pv is not None and pv.agent == "outsider"
-
-
-@async_test
-async def test_the_budget_is_charged_with_the_cpu_of_every_thread_of_the_process(
-    built: Any,
-) -> None:
-    """What the watcher's threads (or any other thread) spend between two readings is charged
-    with the next one, not only the loader's and the UI thread's CPU."""
-    b: Built = built("fresh")
-    app = b.app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await loaded(pilot)
-        app.budget = CpuBudget(0.05, 10.0, 60.0)  # ten seconds of credit: nothing waits
-
-        def burn() -> None:  # another thread of the process at work, as the watcher's are
-            started = time.thread_time()
-            while time.thread_time() - started < 0.3:
-                pass
-
-        worker = threading.Thread(target=burn)
-        worker.start()
-        worker.join()
-        before = app.reloads
-        app.request_reload(now=True)
-        await loaded(pilot, before + 1)
-        # the credit was full (capped at 10 s) when the reading's cost was taken from it
-        assert app.budget.credit <= 10.0 - 0.3, app.budget.credit
 
 
 # ---------------------------------------------------------------------- quiet widgets
