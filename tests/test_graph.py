@@ -428,6 +428,26 @@ def test_unreadable_skill_files_are_not_found(dirs: dict[str, Path]) -> None:
     assert warnings == []
 
 
+def test_skill_roots_are_listed_once_and_every_kind_of_entry_still_counts(
+    dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The roots are listed once for all phases: a skill folder that is a symlink is found,
+    a root that is a file or missing holds nothing, and precedence is kept."""
+    phases = validate_graph([{"name": "x"}, {"name": "y"}, {"name": "z"}])
+    elsewhere = write_skill(tmp_path / "elsewhere", "x", "read").parent
+    (dirs["root1"] / "x").symlink_to(elsewhere)  # a linked skill folder
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("not a folder\n")
+    y = write_skill(dirs["store"] / "skills", "y", "exclusive")
+    classes, sources, warnings = resolve(
+        phases, dirs, [str(not_a_dir), str(tmp_path / "missing"), str(dirs["root1"])]
+    )
+    assert classes == {"x": "read", "y": "exclusive", "z": "write"}
+    assert sources["x"] == f"SKILL.md {dirs['root1'] / 'x' / 'SKILL.md'}"
+    assert sources["y"] == f"SKILL.md {y}"
+    assert sources["z"] == "default" and len(warnings) == 1
+
+
 def test_large_skill_file_is_capped_but_read(dirs: dict[str, Path]) -> None:
     path = dirs["store"] / "skills" / "x" / "SKILL.md"
     path.parent.mkdir(parents=True)

@@ -328,6 +328,11 @@ def skill_paths(
     """The SKILL.md paths searched for a phase, in precedence order (none for a bad name)."""
     if not valid_name(name):
         return []
+    return [os.path.join(root, name, "SKILL.md") for root in _skill_roots(store, skill_roots, home)]
+
+
+def _skill_roots(store: str, skill_roots: Sequence[str], home: str | None) -> list[str]:
+    """The folders searched for <phase>/SKILL.md, in precedence order."""
     home_dir = os.path.expanduser("~") if home is None else home
     roots = [_expand_root(root, home_dir) for root in skill_roots if root]
     roots += [
@@ -335,7 +340,18 @@ def skill_paths(
         os.path.join(home_dir, ".claude", "skills"),
         os.path.join(home_dir, ".agents", "skills"),
     ]
-    return [os.path.join(root, name, "SKILL.md") for root in roots]
+    return roots
+
+
+def _listing(root: str) -> frozenset[str] | None:
+    """The entries of a skill root: none when it is missing or not a folder; None (anything
+    may be there, the open decides) when it cannot be listed, e.g. without read permission."""
+    try:
+        return frozenset(os.listdir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return frozenset()
+    except OSError:
+        return None
 
 
 def resolve_concurrency(
@@ -349,13 +365,22 @@ def resolve_concurrency(
     classes: dict[str, Concurrency] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
+    # each skill root is listed once, and a phase is looked for only in the roots that have a
+    # folder of its name (skill_paths' order): 1,000 phases and no skills cost a few listings,
+    # not 3,000 failed opens
+    roots = [(root, _listing(root)) for root in _skill_roots(store, skill_roots, home)]
     for phase in phases:
         name = phase.name
         if phase.concurrency is not None:
             classes[name], sources[name] = phase.concurrency, "sprint.json"
             continue
         found: Concurrency | None = None
-        for path in skill_paths(name, store=store, skill_roots=skill_roots, home=home):
+        paths = [
+            os.path.join(root, name, "SKILL.md")
+            for root, names in roots
+            if names is None or name in names
+        ]
+        for path in paths if valid_name(name) else []:
             text = _read_capped(path)
             if text is None:
                 continue
