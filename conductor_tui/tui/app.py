@@ -21,7 +21,7 @@ from ..core.paths import account_name, clean_name
 from ..core.store import Sprint
 from ..text import safe
 from .model import TICK, Attention, Loader, Snapshot
-from .pacing import CpuBudget
+from .pacing import QUIET_S, CpuBudget
 from .screens.details import DetailsScreen, PhaseDetails
 from .screens.help import HelpScreen
 from .screens.overview import MUTATIONS, OverviewScreen
@@ -107,6 +107,8 @@ class ConductorApp(App[None]):
         self._dirty = False
         self._pending: frozenset[str] | None = None  # what the pending reload reads; None: all
         self._paced: Timer | None = None  # a reload waiting for CPU credit
+        self._quiet: Timer | None = None  # looks whether the changes have stopped meanwhile
+        self._changed_at = 0.0  # when the last change was reported (monotonic)
         self._urgent = False  # the reload owed was asked for by the user: it does not wait
         self.budget = CpuBudget()
         self._ui_charged: float | None = None  # the UI thread's CPU when last charged
@@ -210,11 +212,15 @@ class ConductorApp(App[None]):
         self._pending = None if not paths or pending is None else pending | paths
         self._dirty = True
         self._urgent = self._urgent or now
+        if not now:
+            self._changed_at = time.monotonic()
         if self._loading or (self._paced is not None and not now):
             return  # the read in flight, or the one already scheduled, takes these too
         delay = 0.0 if now else self.budget.wait()
         if delay > 0:
             self._paced = self.set_timer(delay, self._paced_reload, name="paced reload")
+            if self._quiet is None:
+                self._quiet = self.set_timer(QUIET_S, self._quiet_check, name="quiet check")
             return
         if self._paced is not None:
             self._paced.stop()
@@ -227,6 +233,21 @@ class ConductorApp(App[None]):
         self._paced = None
         if self._dirty and not self._loading:
             self.request_reload(self._pending, now=True)
+
+    def _quiet_check(self) -> None:
+        """A reload waits for credit: once no change has come for QUIET_S, the stream that
+        used the credit up has stopped, and what it left is shown now, not when credit is back
+        (a burst's last state is never held back by the budget)."""
+        self._quiet = None
+        if self._paced is None or self._loading or not self._dirty:
+            return
+        left = QUIET_S - (time.monotonic() - self._changed_at)
+        if left > 0:  # changes still coming: look again when it may have gone quiet
+            self._quiet = self.set_timer(left, self._quiet_check, name="quiet check")
+            return
+        self._paced.stop()
+        self._paced = None
+        self.request_reload(self._pending, now=True)
 
     @work(thread=True, exit_on_error=False, group="load")
     def _load(self, paths: frozenset[str] | None) -> None:

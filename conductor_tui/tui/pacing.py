@@ -11,8 +11,10 @@ the UI thread is charged too (a test's or a benchmark's own code, in theirs). Wh
 credit, a change is shown at once (a claim after a quiet spell shows within one reload); once a
 sustained stream has used it up, the next reload waits until the bucket is back above zero, so
 the redraw rate falls to what `share` pays for and changes arrive together, a little later
-(never more than `max_wait_s`), instead of the app taking the whole core. The watcher's own
-threads are not charged: they are cheap and not paced.
+(never more than `max_wait_s`), instead of the app taking the whole core. A reload that waits
+for credit does not wait past the stream, though: once no change has come for QUIET_S, what the
+stream left is shown at once (a burst's last state settles a moment after its last write, not up
+to a second later). The watcher's own threads are not charged: they are cheap and not paced.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from collections.abc import Callable
 SHARE = 0.06  # of a core, sustained, for re-reading and redrawing
 BURST_S = 1.0  # CPU seconds of credit: a quiet app answers a burst of changes at once
 MAX_WAIT_S = 1.0  # never later than this: the debt is capped, whatever the process spent
+# no change for this long: the stream has stopped, and a reload waiting for credit runs now
+# (a steady stream of ten changes a second leaves gaps of about 0.1 s, which keep it paced)
+QUIET_S = 0.15
 
 
 class CpuBudget:

@@ -8,13 +8,14 @@ app is the real one on a real store: a budget with no credit must still show a c
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from conductor_tui.tui.pacing import CpuBudget
+from conductor_tui.tui.pacing import QUIET_S, CpuBudget
 from conductor_tui.tui.widgets.events import EventLog
 from conductor_tui.tui.widgets.keys import KeyHints
 from conductor_tui.tui.widgets.quiet import QuietLines, QuietScroll
@@ -142,6 +143,37 @@ async def test_an_action_during_a_read_is_shown_by_the_next_read_without_waiting
         b.sprint.claim("think", agent="outsider")
         app.request_reload(now=True)  # the user's action lands while it reads
         await loaded(pilot, before + 2)  # bounded: seconds, not the budget's minute
+        pv = app.snapshot.phase("think")
+        assert pv is not None and pv.agent == "outsider"
+
+
+@async_test
+async def test_once_the_changes_stop_a_waiting_reload_does_not_wait_for_credit(
+    built: Any,
+) -> None:
+    """A stream used the credit up (a minute's wait); when no change has come for QUIET_S,
+    the stream has stopped, and its last state is shown then, not when the credit is back. While
+    changes keep coming, the reload keeps waiting."""
+    b: Built = built("fresh")
+    app = b.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        app.budget = CpuBudget(0.05, 0.1, 60.0)
+        app.budget.charge(1000.0)
+        before = app.reloads
+        b.sprint.claim("think", agent="outsider")
+        app.request_reload()
+        assert app._paced is not None and app._quiet is not None
+        app._quiet.stop()  # the test runs the checks itself, at the instants it chooses
+        app._changed_at = time.monotonic() + 3600  # a change "still coming": no quiet yet
+        app._quiet_check()
+        assert app._paced is not None and app.reloads == before, "it must wait while changes come"
+        assert app._quiet is not None, "and look again later"
+        app._quiet.stop()
+        app._changed_at = time.monotonic() - QUIET_S  # the stream went quiet
+        app._quiet_check()
+        assert app._paced is None and app._loading, "the reading starts without credit"
+        await loaded(pilot, before + 1)  # bounded: seconds, not the budget's minute
         pv = app.snapshot.phase("think")
         assert pv is not None and pv.agent == "outsider"
 
