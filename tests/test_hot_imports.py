@@ -193,3 +193,23 @@ def test_complete_with_an_artifact_validates_it_with_pydantic(
     rc, modules = modules_after(["complete", "think", "--artifact", str(artifact)], cwd, env)
     assert rc == 0
     assert "pydantic" in modules
+
+
+def test_the_app_imports_pydantic_only_when_it_reads_a_checkpoint() -> None:
+    """The app's first paint does not wait for pydantic (a tenth of a second): importing the
+    app leaves it out; reading an artifact's checkpoint brings it in."""
+    checkpoint = {"summary": "s", "key_files": ["a.py"], "decisions_made": [], "open_questions": []}
+    code = (
+        "import sys\n"
+        "from conductor_tui.tui.app import ConductorApp\n"
+        "from conductor_tui.tui.main import main\n"
+        "from conductor_tui.core import artifacts\n"
+        "before = 'pydantic' in sys.modules\n"
+        f"cp, problem = artifacts.checkpoint_of({{'context_checkpoint': {checkpoint!r}}})\n"
+        "print(before, 'pydantic' in sys.modules, cp.key_files, problem)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True", "['a.py']", "None"]

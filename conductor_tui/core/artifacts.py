@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput
 from .jsonio import MAX_ARTIFACT, MalformedJSON, loads_strict, read_bytes_nofollow
 from .models import DoneRecord
 
-
-class Checkpoint(BaseModel):
-    """The context checkpoint an artifact carries for the next agent."""
-
-    model_config = ConfigDict(extra="allow", defer_build=True)
-
-    summary: str = Field(min_length=1)
-    key_files: list[str] = Field(default_factory=list)
-    decisions_made: list[Any] = Field(default_factory=list)
-    open_questions: list[Any] = Field(default_factory=list)
+if TYPE_CHECKING:  # pydantic is imported when a checkpoint is read (core/checkpoint.py)
+    from .checkpoint import Checkpoint
 
 
 @dataclass
@@ -64,6 +54,8 @@ def checkpoint_of(parsed: Any) -> tuple[Checkpoint | None, str | None]:
     raw = parsed.get("context_checkpoint")
     if raw is None:
         return None, "the artifact has no context_checkpoint"
+    from .checkpoint import Checkpoint
+
     try:
         return Checkpoint.model_validate(raw), None
     except ValueError as exc:

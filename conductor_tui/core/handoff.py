@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .artifacts import ArtifactCheck, Checkpoint, check_artifact
+from .artifacts import ArtifactCheck, check_artifact
 from .fs import write_file_durable
 from .graph import topo_order
 from .jsonio import dumps
@@ -14,6 +14,9 @@ from .liveness import iso
 from .models import PhaseView
 from .paths import check_phase
 from .store import Sprint
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 RESERVED = frozenset({"conductor", "skills", "artifacts"})  # the store's own folders
 TEMPLATE_NOTE = "Fill in context_checkpoint: the next agent reads it instead of your chat log."
