@@ -589,8 +589,15 @@ class Session:
         self.current = harness.dir / "current.json"
         self.store = Store(str(harness.dir / "store"))
         self.project = str(harness.dir / "project")
+        # as conductor-tui runs it: the start-up heap frozen out of the cyclic collector's way
+        # (here that heap is also every earlier test's, in a test run: over a million objects,
+        # whose full collections stalled the loop for seconds on a loaded machine)
         self.app = ConductorApp(
-            Loader(self.store, self.project), agent=APP_AGENT, watch=True, tick_s=1.0
+            Loader(self.store, self.project),
+            agent=APP_AGENT,
+            watch=True,
+            tick_s=1.0,
+            freeze_gc=True,
         )
         self.app.animation_level = "none"
         self.app.keep_applied = True

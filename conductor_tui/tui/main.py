@@ -200,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bell=not args.no_bell,
             on_exit=agents.cleanup if agents is not None else None,
             initial=first,
+            freeze_gc=True,
         )
         from textual.drivers.linux_driver import LinuxDriver
 

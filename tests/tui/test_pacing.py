@@ -8,6 +8,7 @@ app is the real one on a real store: a budget with no credit must still show a c
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Any
 
@@ -176,6 +177,31 @@ async def test_once_the_changes_stop_a_waiting_reload_does_not_wait_for_credit(
         await loaded(pilot, before + 1)  # bounded: seconds, not the budget's minute
         pv = app.snapshot.phase("think")
         assert pv is not None and pv.agent == "outsider"
+
+
+@async_test
+async def test_the_start_up_heap_is_frozen_once_the_first_reading_is_shown(built: Any) -> None:
+    """conductor-tui freezes what it allocated to start (gc.freeze) once its first reading is
+    on screen, so a full collection later walks only what the app made since; an app that is
+    not asked to (a test's) leaves its process's collector alone."""
+    b: Built = built("fresh")
+    gc.unfreeze()
+    try:
+        plain = b.app()
+        async with plain.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            assert gc.get_freeze_count() == 0
+        program = b.app(freeze_gc=True)
+        async with program.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            frozen = gc.get_freeze_count()
+            assert frozen > 10_000, frozen  # Textual and the app at the least
+            program.request_reload(now=True)
+            await loaded(pilot, program.reloads + 1)
+            # frozen once, not at every reading (frozen objects freed since only lower the count)
+            assert gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
 
 
 # ---------------------------------------------------------------------- quiet widgets
