@@ -375,12 +375,16 @@ def resolve_concurrency(
             classes[name], sources[name] = phase.concurrency, "sprint.json"
             continue
         found: Concurrency | None = None
-        paths = [
-            os.path.join(root, name, "SKILL.md")
-            for root, names in roots
-            if names is None or name in names
-        ]
-        for path in paths if valid_name(name) else []:
+        paths = (
+            [
+                os.path.join(root, name, "SKILL.md")
+                for root, names in roots
+                if names is None or name in names
+            ]
+            if valid_name(name)
+            else []
+        )
+        for path in paths:
             text = _read_capped(path)
             if text is None:
                 continue

@@ -176,7 +176,8 @@ class TerminalDriver(LinuxDriver):
         before it returns, which every exit used to wait for.
         """
         event = self.exit_event
-        wake = event.open() if isinstance(event, _WakingEvent) else None
+        waking = event if isinstance(event, _WakingEvent) else None
+        wake = waking.open() if waking is not None else None
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
         if wake is not None:
@@ -186,9 +187,8 @@ class TerminalDriver(LinuxDriver):
         try:
             while not event.is_set():
                 for key, _mask in selector.select(self._input_timeout(parser, wake)):
-                    if key.fd == wake:
-                        assert isinstance(event, _WakingEvent)
-                        event.drain()
+                    if waking is not None and key.fd == wake:
+                        waking.drain()
                         continue
                     try:
                         data = os.read(self.fileno, 4096)
@@ -204,8 +204,8 @@ class TerminalDriver(LinuxDriver):
                     self.process_message(message)
         finally:
             selector.close()
-            if isinstance(event, _WakingEvent):
-                event.close()
+            if waking is not None:
+                waking.close()
             with contextlib.suppress(EOFError, ParseError):
                 for _message in parser.feed(""):
                     pass
