@@ -397,11 +397,10 @@ class Loader:
         if kept is not None and kept[0] is batches and changed is not None:
             _, lanes, where = kept
             lanes = list(lanes)
-            for name in changed:
-                i = where.get(name)
-                if i is not None:
-                    b = batches[i]
-                    lanes[i] = Lane(b, [p for n in b.phases if (p := by_name.get(n)) is not None])
+            # each lane once, however many of its phases changed (a wide lane holds them all)
+            for i in {i for name in changed if (i := where.get(name)) is not None}:
+                b = batches[i]
+                lanes[i] = Lane(b, [p for n in b.phases if (p := by_name.get(n)) is not None])
         else:
             lanes = [
                 Lane(b, [p for n in b.phases if (p := by_name.get(n)) is not None]) for b in batches
