@@ -144,6 +144,7 @@ def measure(phases: int, a: argparse.Namespace, base: str) -> dict[str, object]:
         out["busy_pct"] = 100 * (cpu_s(app.pid) - c0) / spent
         out["changes_per_s"] = 2 * (writer.rounds - rounds0) / spent  # a claim and an abort
         out["rss_first"], out["rss_last"], out["rss_peak"] = samples[0], samples[-1], max(samples)
+        out["rss_samples"] = samples
         out["seconds"] = spent
         if shots:
             first = tracemalloc.Snapshot.load(shots[0])
@@ -209,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['rss_peak']:6.1f} {100 * (rss_last / rss_first - 1):+6.1f}%",
                 flush=True,
             )
+            series = " ".join(f"{mb:.1f}" for mb in r["rss_samples"])  # type: ignore[attr-defined]
+            print(f"    RSS every {a.every:g} s, MB: {series}")
             for line in r.get("growth", []):  # type: ignore[union-attr]
                 print(f"    {line}")
         print(
