@@ -104,10 +104,38 @@ from .vocab import LIVE
 
 TYPE_CHECKING = False  # typing is 2 ms of every command: imported by the checker only
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
     from .doctor import Finding
     from .vocab import Concurrency
+
+    # What a view was last derived from: which phases were complete, the classes given (by
+    # identity), and the views returned; replaced whole, never changed in place.
+    Derived = tuple[dict[str, bool], Mapping[str, Concurrency] | None, dict[str, PhaseView]]
+
+    class _Judge(Protocol):
+        """What judging a lock needs of a store: its host and a process probe."""
+
+        @property
+        def root(self) -> str: ...
+        @property
+        def host(self) -> str: ...
+        def probe(self, pid: int) -> ProcInfo | None: ...
+
+    class _Derivable(Protocol):
+        """What derive_view needs of a sprint (the file store's and the database's alike)."""
+
+        @property
+        def record(self) -> SprintRecord: ...
+        @property
+        def defs(self) -> dict[str, PhaseDef]: ...
+        @property
+        def dependents(self) -> dict[str, list[str]]: ...
+        @property
+        def path(self) -> str: ...
+        @property
+        def store(self) -> _Judge: ...
+
 
 __all__ = ["DEFAULT_GRAPH", "FileId", "Sprint", "Store", "file_identity"]
 
@@ -129,6 +157,69 @@ def _check_ttl(ttl: float) -> None:
         raise BadInput(f"invalid --ttl {ttl}: between 0 and {int(MAX_TTL_S)} seconds")
 
 
+def derive_view(
+    sprint: _Derivable,
+    readings: Mapping[str, PhaseReading],
+    now: float,
+    *,
+    classes: Mapping[str, Concurrency] | None,
+    known: Mapping[str, tuple[PhaseReading, PhaseView]] | None,
+    last: Derived | None,
+) -> tuple[SprintView, Derived]:
+    """The sprint's view derived from one reading of each phase, judged at now, and what it was
+    derived from (the `last` of the next call). See Sprint.view_from."""
+    defs = sprint.defs
+    missing = [name for name in defs if name not in readings]
+    if missing:
+        raise ValueError(f"no reading of {', '.join(missing)}")
+    completed = {name: readings[name].completed() for name in defs}
+    store = sprint.store
+    probed: dict[int, ProcInfo | None] = {}
+
+    def probe(pid: int) -> ProcInfo | None:
+        if pid not in probed:
+            probed[pid] = store.probe(pid)
+        return probed[pid]
+
+    deps = sprint.dependents
+    # The views returned last time, when the same phases are complete and the same classes
+    # given: each of them is what it would be derived as now, if its reading is the same.
+    same = last[2] if last is not None and last[1] is classes and last[0] == completed else {}
+    phases: list[PhaseView] = []
+    host = store.host
+    for name, pdef in defs.items():
+        reading = readings[name]
+        kind = (classes.get(name) if classes is not None else None) or pdef.concurrency
+        before = known.get(name) if known is not None else None
+        if before is not None and before[0] is reading and timeless(reading):
+            old = before[1]
+            if same.get(name) is old or (
+                old.concurrency == (kind or "write")
+                and old.depends_on == pdef.depends_on
+                and old.dependents == deps[name]
+                and old.blocked_by == [d for d in pdef.depends_on if not completed[d]]
+            ):
+                phases.append(old)
+                continue
+        pv = phase_view(pdef, reading, completed, now, host, probe)
+        pv.dependents = list(deps[name])
+        pv.concurrency = kind or "write"
+        phases.append(pv)
+    r = sprint.record
+    view = SprintView(
+        sprint_id=r.sprint_id,
+        project=r.project,
+        path=sprint.path,
+        store=store.root,
+        status=r.status,
+        started_by=r.started_by,
+        started_at=r.started_at,
+        now=now,
+        phases=phases,
+    )
+    return view, (completed, classes, {pv.name: pv for pv in phases})
+
+
 class Sprint:
     """One sprint directory and every operation on its phases."""
 
@@ -138,11 +229,7 @@ class Sprint:
         self.record = record
         self.defs: dict[str, PhaseDef] = {p.name: p for p in record.phases}
         self._paths: dict[str, PhasePaths] = {}
-        # what view_from last derived from: which phases were complete, the classes given (by
-        # identity), and the views it returned; replaced whole, never changed in place
-        self._derived: (
-            tuple[dict[str, bool], Mapping[str, Concurrency] | None, dict[str, PhaseView]] | None
-        ) = None
+        self._derived: Derived | None = None  # what view_from last derived (derive_view)
 
     # ------------------------------------------------------------------ reading
 
@@ -245,54 +332,10 @@ class Sprint:
         blocked_by are what they would be now, so it is exactly the view phase_view would give.
         Each process is probed once per view, so every lock of one holder is judged alike.
         """
-        missing = [name for name in self.defs if name not in readings]
-        if missing:
-            raise ValueError(f"no reading of {', '.join(missing)}")
-        completed = {name: readings[name].completed() for name in self.defs}
-        probed: dict[int, ProcInfo | None] = {}
-
-        def probe(pid: int) -> ProcInfo | None:
-            if pid not in probed:
-                probed[pid] = self.store.probe(pid)
-            return probed[pid]
-
-        deps = self.dependents
-        # The views returned last time, when the same phases are complete and the same classes
-        # given: each of them is what it would be derived as now, if its reading is the same.
-        last = self._derived
-        same = last[2] if last is not None and last[1] is classes and last[0] == completed else {}
-        phases: list[PhaseView] = []
-        for name, pdef in self.defs.items():
-            reading = readings[name]
-            kind = (classes.get(name) if classes is not None else None) or pdef.concurrency
-            before = known.get(name) if known is not None else None
-            if before is not None and before[0] is reading and timeless(reading):
-                old = before[1]
-                if same.get(name) is old or (
-                    old.concurrency == (kind or "write")
-                    and old.depends_on == pdef.depends_on
-                    and old.dependents == deps[name]
-                    and old.blocked_by == [d for d in pdef.depends_on if not completed[d]]
-                ):
-                    phases.append(old)
-                    continue
-            pv = self._view_of(reading, completed, now, probe)
-            pv.dependents = list(deps[name])
-            pv.concurrency = kind or "write"
-            phases.append(pv)
-        self._derived = (completed, classes, {pv.name: pv for pv in phases})
-        r = self.record
-        return SprintView(
-            sprint_id=r.sprint_id,
-            project=r.project,
-            path=self.path,
-            store=self.store.root,
-            status=r.status,
-            started_by=r.started_by,
-            started_at=r.started_at,
-            now=now,
-            phases=phases,
+        view, self._derived = derive_view(
+            self, readings, now, classes=classes, known=known, last=self._derived
         )
+        return view
 
     def why(self, phase: str) -> tuple[str, list[str]]:
         """Why a phase can or cannot be claimed now: (status, reasons)."""

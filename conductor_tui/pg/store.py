@@ -68,7 +68,7 @@ from ..core.paths import (
     show,
 )
 from ..core.reading import DoneReading, LockState, PhaseReading, lock_view, phase_view
-from ..core.store import DEFAULT_GRAPH, Sprint, _check_ttl, _loose_id
+from ..core.store import DEFAULT_GRAPH, Sprint, _check_ttl, _loose_id, derive_view
 from ..core.vocab import LIVE
 from . import schema
 from .url import CONNECT_TIMEOUT_S, PgUrl, parse, redact
@@ -79,6 +79,7 @@ if TYPE_CHECKING:
 
     from ..core.artifacts import ArtifactCheck
     from ..core.doctor import Finding
+    from ..core.store import Derived
     from ..core.vocab import Concurrency
 
 __all__ = ["PgError", "PgSprint", "PgStore", "Unreachable", "stamp_ms"]
@@ -599,6 +600,7 @@ class PgSprint:
         self.store = store
         self.record = record
         self.defs: dict[str, PhaseDef] = {p.name: p for p in record.phases}
+        self._derived: Derived | None = None  # what view_from last derived (derive_view)
 
     @cached_property
     def dependents(self) -> dict[str, list[str]]:
@@ -691,37 +693,12 @@ class PgSprint:
         known: Mapping[str, tuple[PhaseReading, PhaseView]] | None = None,
     ) -> SprintView:
         """The sprint's view from one reading of each phase, judged at now (the server's
-        instant). `known` is accepted for the file store's signature; every view is derived."""
-        missing = [name for name in self.defs if name not in readings]
-        if missing:
-            raise ValueError(f"no reading of {', '.join(missing)}")
-        completed = {name: readings[name].completed() for name in self.defs}
-        probed: dict[int, ProcInfo | None] = {}
-
-        def probe(pid: int) -> ProcInfo | None:
-            if pid not in probed:
-                probed[pid] = self.store.probe(pid)
-            return probed[pid]
-
-        phases: list[PhaseView] = []
-        for name, pdef in self.defs.items():
-            pv = phase_view(pdef, readings[name], completed, now, self.store.host, probe)
-            kind = (classes.get(name) if classes is not None else None) or pdef.concurrency
-            pv.dependents = list(self.dependents[name])
-            pv.concurrency = kind or "write"
-            phases.append(pv)
-        r = self.record
-        return SprintView(
-            sprint_id=r.sprint_id,
-            project=r.project,
-            path=self.path,
-            store=self.store.root,
-            status=r.status,
-            started_by=r.started_by,
-            started_at=r.started_at,
-            now=now,
-            phases=phases,
+        instant): the file store's derivation (core.store.derive_view), views in `known` kept
+        by the same rule."""
+        view, self._derived = derive_view(
+            self, readings, now, classes=classes, known=known, last=self._derived
         )
+        return view
 
     def why(self, phase: str) -> tuple[str, list[str]]:
         """Why a phase can or cannot be claimed now: (status, reasons), in the file store's
