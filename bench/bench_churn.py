@@ -12,8 +12,9 @@ read it. The sprint is the default one (7) or p0000.. in layers of 50. Measured 
 - busy: another process claims a layer-0 phase and aborts it again about ten times a second
   (terminal_exit.py's writer), the usage a user pane sees next to a busy team. CPU over --seconds,
   and resident memory (VmRSS) sampled every --every seconds: first, last, peak, and last/first.
-- with --trace the app runs under tracemalloc and, at the first and the last sample, writes a
-  snapshot; the biggest growths by line are printed ("find what grows").
+- with --trace the app runs under tracemalloc and writes a snapshot at the first sample (or the
+  first one --trace-after seconds into the window, past the caches' warm-up) and at the last;
+  the biggest growths by line between them are printed ("find what grows").
 
 What a user would run instead, `watch -n1 conductor status` (a process a second), is measured
 the same way beside it: the CPU of one `conductor status` times one a second.
@@ -134,8 +135,10 @@ def measure(phases: int, a: argparse.Namespace, base: str) -> dict[str, object]:
         rounds0 = writer.rounds
         c0, t0 = cpu_s(app.pid), time.monotonic()
         samples = [rss_mb(app.pid)]
-        shots = [snapshot(app, trace, 1)] if trace else []
+        shots: list[str] = []
         while (elapsed := time.monotonic() - t0) < a.seconds:
+            if trace and not shots and elapsed >= a.trace_after:
+                shots.append(snapshot(app, trace, 1))
             pump_for(app, min(a.every, a.seconds - elapsed), writer)
             samples.append(rss_mb(app.pid))
         if trace:
@@ -192,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=float, default=10.0, help="memory sample period, s")
     ap.add_argument("--trace", action="store_true", help="tracemalloc: what grows")
     ap.add_argument("--top", type=int, default=12, help="growths listed with --trace")
+    ap.add_argument(
+        "--trace-after",
+        type=float,
+        default=0.0,
+        help="with --trace, seconds into the busy window of the first snapshot (past warm-up)",
+    )
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="conductor-churn-") as base:
         watch_pct = 100 * status_cost(base)
