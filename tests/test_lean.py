@@ -301,3 +301,36 @@ def test_the_vocabulary_words_are_the_literal_types_arguments() -> None:
     for name, words in vocab.WORDS.items():
         assert typing.get_args(getattr(vocab, name)) == words
         assert getattr(models, name) is getattr(vocab, name)
+
+
+class _Zero(Lean):
+    pass
+
+
+class _One(Lean, frozen=True):
+    a: int
+
+
+class _Two(Lean):
+    a: int
+    b: str = "x"
+
+
+def test_equality_compares_every_field_whatever_their_number() -> None:
+    assert _Zero() == _Zero()
+    assert _One(a=1) == _One(a=1) and hash(_One(a=1)) == hash(_One(a=1))
+    assert _One(a=1) != _One(a=2)
+    assert _Two(a=1) == _Two(a=1, b="x")
+    assert _Two(a=1) != _Two(a=1, b="y")
+    assert _Two(a=1) != _Two(a=2)
+    assert _One(a=1) != _Two(a=1)  # another class is never equal
+
+
+def test_views_that_differ_in_one_nested_value_are_not_equal() -> None:
+    """What the loader relies on to tell a changed phase: a lock's age alone makes it unequal."""
+    lock = models.LockView(form="fenced", verdict="held", agent="a", age_s=1.0)
+    pv = models.PhaseView(name="a", depends_on=[], status="held", state="running", lock=lock)
+    same = pv.model_copy(update={"lock": lock.model_copy()})
+    older = pv.model_copy(update={"lock": lock.model_copy(update={"age_s": 2.0})})
+    assert pv == same
+    assert pv != older

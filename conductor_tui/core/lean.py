@@ -15,6 +15,7 @@ documents.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 from . import vocab
 
@@ -205,6 +206,17 @@ def _dump(value: Any, exclude_none: bool) -> Any:
     return value
 
 
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """The values of these attributes of an object, as a tuple, read in C (operator.attrgetter):
+    equality of two records compares them, a hot path of every reload."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        one = attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return lambda _obj: ()
+
+
 @dataclass_transform(kw_only_default=True, field_specifiers=(field,))
 class Lean:
     """A record class made from its annotations: construction with defaults (keyword-only for
@@ -224,6 +236,7 @@ class Lean:
     __lean_checks__: dict[str, Callable[[Any], Any]] | None = None
     __lean_twin__: Any = None
     __lean_extra_values__: dict[str, Any] | None = None
+    __lean_values__: Callable[[Any], tuple[Any, ...]] = staticmethod(lambda _self: ())
 
     def __init_subclass__(
         cls, *, frozen: bool = False, kw_only: bool = True, **kwargs: Any
@@ -249,6 +262,7 @@ class Lean:
         cls.__lean_fields__ = tuple((n, a, d, f) for n, (a, d, f) in fields.items())
         cls.__lean_names__ = frozenset(fields)
         cls.__lean_order__ = tuple(fields)
+        cls.__lean_values__ = _getter(tuple(fields))
         cls.__lean_defaults__ = {
             n: d for n, (_, d, f) in fields.items() if f is None and d is not MISSING
         }
@@ -313,7 +327,7 @@ class Lean:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name, *_ in self.__lean_fields__)
+        return type(self).__lean_values__(self)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
