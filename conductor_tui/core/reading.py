@@ -362,6 +362,21 @@ def timeless(r: PhaseReading) -> bool:
     return not r.lock.exists and r.end is None and r.sentinel_mtime is None
 
 
+def same_timeless(a: PhaseReading, b: PhaseReading) -> bool:
+    """True when two readings are timeless (see timeless) and equal in all but the instant they
+    were taken: a view derived from one is the view of the other."""
+    return (
+        timeless(a)
+        and timeless(b)
+        and a.name == b.name
+        and a.dir_problem == b.dir_problem
+        and a.sentinel_busy == b.sentinel_busy
+        and a.done == b.done
+        and a.lock == b.lock
+        and a.paths == b.paths
+    )
+
+
 def phase_view(
     pdef: PhaseDef,
     r: PhaseReading,

@@ -38,7 +38,7 @@ from ..core.estimate import (
 from ..core.graph import layers, plan_batches, topo_order
 from ..core.layout import SPRINT_JSON
 from ..core.models import AuditEvent, BatchView, Concurrency, PhaseView, SprintView
-from ..core.reading import PhaseReading, timeless
+from ..core.reading import PhaseReading, same_timeless, timeless
 from ..core.store import FileId, Sprint, Store, file_identity
 
 # The longest a reading kept from an earlier load may go without being read again by the sweep
@@ -324,7 +324,13 @@ class Loader:
             readings = {name: r for name, (r, _) in known.items()}
             reread = phases | set(swept)
             for name in reread:
-                readings[name] = sprint.read(name, now)
+                fresh = sprint.read(name, now)
+                kept = known.get(name)
+                # a phase read again to find it as it was (the sweep, mostly) keeps its reading
+                # object, and with it its view (view_from keeps a timeless reading's view)
+                readings[name] = (
+                    kept[0] if kept is not None and same_timeless(kept[0], fresh) else fresh
+                )
         self.phase_reads += len(reread)
         self.swept += len(swept)
         graph = self._graph_of(sprint)

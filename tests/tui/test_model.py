@@ -624,3 +624,34 @@ def test_a_reading_says_whether_time_alone_changes_what_it_shows(world: World) -
     assert not w.loader.load(frozenset({w.path("p1")})).timed
     os.mkdir(w.path("p2", "lock.d"))  # what a crash of upstream's claim leaves behind
     assert w.loader.load(frozenset({w.path("p2", "lock.d")})).timed
+
+
+def test_a_phase_the_sweep_finds_as_it_was_keeps_its_reading_and_view(
+    quiet_env: None, tmp_path: Path
+) -> None:
+    """The sweep re-reads phases nobody reported: one found as it was keeps its reading and view
+    objects (nothing for the screen to redraw, `changed` empty); one that changed unreported, or
+    one whose reading tells time (a held lock), is read and judged anew."""
+    w = World(tmp_path, WIDE)
+    n = len(w.sprint.defs)
+    tick = Ticker()
+    loader = Loader(w.store, w.project, full_every_s=float(n), monotonic=tick)
+    w.claim("p0")
+    w.complete("p1")
+    first = loader.load()
+    assert first.view is not None
+    before = {pv.name: pv for pv in first.view.phases}
+    tick.now += n - 1  # every phase but one is due: a partial round, no full read
+    w.clock.advance(n - 1)
+    snap = loader.load(frozenset({TICK}))
+    assert loader.swept == n - 1
+    assert snap.view is not None
+    kept = [pv.name for pv in snap.view.phases if pv is before[pv.name]]
+    assert set(kept) == set(w.sprint.defs) - {"p0"}  # the held lock's age is judged again
+    assert snap.changed == frozenset({"p0"})
+    plant_malformed_done(w.path("p2", "done"))  # unreported
+    tick.now += n
+    snap = loader.load(frozenset({TICK}))
+    assert status(snap, "p2") == "malformed"
+    assert snap.changed is not None and "p2" in snap.changed
+    assert_same(snap, w.full())
