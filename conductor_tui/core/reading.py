@@ -12,6 +12,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 
 from .jsonio import MalformedJSON, read_json
 from .layout import SENTINEL, PhasePaths, parse_history
@@ -362,19 +363,14 @@ def timeless(r: PhaseReading) -> bool:
     return not r.lock.exists and r.end is None and r.sentinel_mtime is None
 
 
+# every field of a reading but the instant it was taken (a field added later is compared too)
+_CONTENT = attrgetter(*(n for n in PhaseReading.__lean_order__ if n != "read_at"))
+
+
 def same_timeless(a: PhaseReading, b: PhaseReading) -> bool:
     """True when two readings are timeless (see timeless) and equal in all but the instant they
     were taken: a view derived from one is the view of the other."""
-    return (
-        timeless(a)
-        and timeless(b)
-        and a.name == b.name
-        and a.dir_problem == b.dir_problem
-        and a.sentinel_busy == b.sentinel_busy
-        and a.done == b.done
-        and a.lock == b.lock
-        and a.paths == b.paths
-    )
+    return timeless(a) and timeless(b) and _CONTENT(a) == _CONTENT(b)
 
 
 def phase_view(
