@@ -326,9 +326,19 @@ def skill_paths(
     name: str, *, store: str, skill_roots: Sequence[str] = (), home: str | None = None
 ) -> list[str]:
     """The SKILL.md paths searched for a phase, in precedence order (none for a bad name)."""
+    return _candidates(name, ((root, None) for root in _skill_roots(store, skill_roots, home)))
+
+
+def _candidates(name: str, roots: Iterable[tuple[str, frozenset[str] | None]]) -> list[str]:
+    """<root>/<name>/SKILL.md for each root, in order, leaving out the roots listed without a
+    folder of that name (a listing of None: unknown, kept); none for a bad name."""
     if not valid_name(name):
         return []
-    return [os.path.join(root, name, "SKILL.md") for root in _skill_roots(store, skill_roots, home)]
+    return [
+        os.path.join(root, name, "SKILL.md")
+        for root, names in roots
+        if names is None or name in names
+    ]
 
 
 def _skill_roots(store: str, skill_roots: Sequence[str], home: str | None) -> list[str]:
@@ -375,16 +385,7 @@ def resolve_concurrency(
             classes[name], sources[name] = phase.concurrency, "sprint.json"
             continue
         found: Concurrency | None = None
-        paths = (
-            [
-                os.path.join(root, name, "SKILL.md")
-                for root, names in roots
-                if names is None or name in names
-            ]
-            if valid_name(name)
-            else []
-        )
-        for path in paths:
+        for path in _candidates(name, roots):
             text = _read_capped(path)
             if text is None:
                 continue
