@@ -540,6 +540,9 @@ def test_a_lock_moved_away_is_no_longer_watched_under_its_old_name(layout, own_b
         """
     )
     rec.wait_for(lambda calls: tree.watched == with_lock - 2)  # lock and its token folder
+    # and the move's own report delivered (the bridge gathers a burst for a few ms after the
+    # watch is dropped): what comes after `before` is the two writes below, nothing else
+    rec.wait_for_path(sprint / "think" / "history")
     before = rec.seen()
     write_atomic(sprint / "think" / "history" / "1-tok@done-x" / "1-tok" / "late")
     write_atomic(sprint / "think" / "mark")
