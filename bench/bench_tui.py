@@ -1220,6 +1220,8 @@ def memory_table(fresh: Sequence[FreshResult]) -> str:
 
 def dominates(lives: Sequence[LiveResult], fresh: Sequence[FreshResult]) -> str:
     """A short paragraph, built from the figures, on where the time goes."""
+    from conductor_tui.watch import SETTLE_S
+
     parts: list[str] = []
     costs = [(f"{r.label} ({r.phases})", r.ui_ms, r.load_ms) for r in lives]
     costs += [
@@ -1242,10 +1244,10 @@ def dominates(lives: Sequence[LiveResult], fresh: Sequence[FreshResult]) -> str:
             tail = pct([(s.shown_at or 0.0) - s.t1 for s in shown], 0.99) * 1000.0
             extra = sum(1 for s in shown if (s.reloads_to_show or 0) > 1)
             parts.append(
-                f"Claims on {r.label} show in {lat:.0f} ms (median; p99 {tail:.0f}): the bridge's "
-                f"8 ms quiet window, one load and one apply when all goes well; {extra} of "
-                f"{len(shown)} needed a second reload (the first began on the claim's staging "
-                f"writes, before its rename published it), and a claim that lands while the UI "
+                f"Claims on {r.label} show in {lat:.0f} ms (median; p99 {tail:.0f}): the "
+                f"bridge's {SETTLE_S * 1000:.0f} ms quiet window, one load and one apply when "
+                f"all goes well; {extra} of {len(shown)} needed a second reload (the first began "
+                f"before the claim's rename was delivered), and a claim that lands while the UI "
                 f"thread is still repainting waits for it."
             )
         for b in r.bursts:

@@ -112,6 +112,10 @@ Want = tuple[str, bool]
 
 
 HEALTH_S = 1.0  # how often an idle bridge checks that its inotify reader still runs
+# A burst is delivered once no event came for SETTLE_S: a claim's rename and its audit line come
+# within a millisecond of each other, and both belong to one reading. Longer only delays every
+# change by as much; shorter splits one write's events over two readings.
+SETTLE_S = 0.003
 
 
 def _inotify_reader_alive(observer: object) -> bool:
@@ -544,7 +548,7 @@ class ChangeBridge:
         on_change: Callable[[frozenset[str]], None],
         *,
         poll: bool = False,
-        quiet_s: float = 0.008,
+        quiet_s: float = SETTLE_S,
         max_wait_s: float = 0.05,
         rescan_s: float | None = 15.0,
         native: Callable[[], _Observing] = native_observer,
