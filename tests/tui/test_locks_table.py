@@ -127,6 +127,44 @@ async def test_a_lock_that_comes_and_goes_inside_the_pane_lays_nothing_out(built
 
 
 @async_test
+async def test_a_row_more_or_less_in_a_full_pane_tells_the_scrollbar_and_lays_nothing_out(
+    built: Any,
+) -> None:
+    """With more rows than the pane holds, a lock taken or released changes the scrollable
+    height only: the scrollbar learns it, the new row can be scrolled to, and the screen is not
+    laid out again (a layout repaints every scrolling pane's scrollbars)."""
+    b: Built = built("mid")  # review and qa held
+    app = Table()
+    async with app.run_test(size=(200, 2)) as pilot:  # the header and one row
+        table = app.query_one(LocksTable)
+        owner = b.sprint.claim("security", agent="cursor-9", holder_pid=4242, holder_start=777)
+        table.show(reading(b))  # a first lock on security may widen a column, once
+        b.sprint.abort("security", agent="cursor-9", token=owner.token)
+        table.show(reading(b))
+        await pilot.pause()
+        assert table.show_vertical_scrollbar and table.virtual_size.height == 3
+        layouts: list[object] = []
+        app.screen.screen_layout_refresh_signal.subscribe(table, layouts.append)
+        b.sprint.claim("security", agent="cursor-9", holder_pid=4242, holder_start=777)
+        table.show(reading(b))
+        await pilot.pause()
+        assert table.phases == ["review", "security", "qa"]
+        assert table.virtual_size.height == 4
+        assert table.vertical_scrollbar.window_virtual_size == 4
+        table.focus()
+        await pilot.press("end")  # the last row scrolls into view under the header
+        assert table.cursor_phase == "qa" and table.scroll_offset.y == 2
+        assert "opencode-9c44d1e8" in row_of(app, "qa")
+        b.sprint.abort("security", agent="cursor-9", force=True)
+        table.show(reading(b))
+        await pilot.pause()
+        assert table.virtual_size.height == 3 and table.scroll_offset.y == 1
+        assert table.vertical_scrollbar.window_virtual_size == 3
+        assert "opencode-9c44d1e8" in row_of(app, "qa")
+        assert layouts == []
+
+
+@async_test
 async def test_a_filter_keeps_only_matching_rows_and_an_empty_table_keeps_its_header(
     built: Any,
 ) -> None:

@@ -4,13 +4,15 @@ Drawn through the line API (a `ScrollView`): each row's strip is kept until its 
 so a reading that changes one lock redraws one row, and only the rows in view are drawn at all.
 The table's virtual height is never less than the widget's own, so a lock taken or released
 while the rows fit in the pane changes no size and lays nothing out again (Textual's DataTable
-re-measures itself, and the screen lays out, on every row added or removed).
+re-measures itself, and the screen lays out, on every row added or removed); with more rows than
+the pane holds, a row more or less tells the scrollbar, and lays nothing out either.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -31,6 +33,7 @@ COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PI
 # the widest a column grows (cells are cut with an ellipsis past it)
 WIDEST = {"Phase": 40, "Verdict": 12, "Agent": 40, "Held": 10, "Evidence": 200}
 PAD = 1  # blank cells left and right of each column's text
+Cell = tuple[str, str]  # a cell's plain text (never markup) and its style's name
 
 
 class LocksTable(ScrollView, can_focus=True):
@@ -79,7 +82,7 @@ class LocksTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._rows: dict[str, list[Text]] = {}  # phase -> its cells, in the sprint's order
+        self._rows: dict[str, list[Cell]] = {}  # phase -> its cells, in the sprint's order
         self._keys: list[str] = []
         self._widths: list[int] = [len(c) for c in COLUMNS]
         self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
@@ -107,7 +110,7 @@ class LocksTable(ScrollView, can_focus=True):
     def show(self, snap: Snapshot, filter_text: str = "") -> None:
         """Apply a snapshot: rows appear, change and go by phase name; the cursor stays on its
         phase while it has a row."""
-        rows: dict[str, list[Text]] = {}
+        rows: dict[str, list[Cell]] = {}
         view = snap.view
         needle = filter_text.lower()
         for pv in view.phases if view else []:
@@ -121,18 +124,15 @@ class LocksTable(ScrollView, can_focus=True):
                 beat = lock.heartbeat_at[11:19]
             alive = {True: "yes", False: "no", None: "?"}[lock.holder_alive]
             rows[pv.name] = [
-                Text(safe(pv.name, 200), style="bold"),
-                Text(
-                    f"{GLYPH.get(pv.status, '?')} {pv.status}",
-                    style=STATUS_STYLE.get(pv.status, ""),
-                ),
-                Text(safe(lock.agent, 40)),
-                Text(age(lock.age_s)),
-                Text(safe("; ".join(lock.evidence), 200), style="dim"),
-                Text(str(lock.epoch) if lock.epoch is not None else "—"),
-                Text(beat),
-                Text(str(lock.holder_pid) if lock.holder_pid else "—"),
-                Text(alive, style="red" if lock.holder_alive is False else ""),
+                (safe(pv.name, 200), "bold"),
+                (f"{GLYPH.get(pv.status, '?')} {pv.status}", STATUS_STYLE.get(pv.status, "")),
+                (safe(lock.agent, 40), ""),
+                (age(lock.age_s), ""),
+                (safe("; ".join(lock.evidence), 200), "dim"),
+                (str(lock.epoch) if lock.epoch is not None else "—", ""),
+                (beat, ""),
+                (str(lock.holder_pid) if lock.holder_pid else "—", ""),
+                (alive, "red" if lock.holder_alive is False else ""),
             ]
         filtered = bool(needle)
         if rows == self._rows and list(rows) == self._keys and filtered == self._filtered:
@@ -148,8 +148,8 @@ class LocksTable(ScrollView, can_focus=True):
         # the table's size, which would lay the screen out again)
         widths = list(self._widths)
         for cells in rows.values():
-            for i, cell in enumerate(cells):
-                widths[i] = max(widths[i], cell.cell_len)
+            for i, (plain, _) in enumerate(cells):
+                widths[i] = max(widths[i], cell_len(plain))
         widths = [min(w, WIDEST.get(c, w)) for c, w in zip(COLUMNS, widths, strict=True)]
         resized = widths != self._widths
         self._widths = widths
@@ -175,8 +175,23 @@ class LocksTable(ScrollView, can_focus=True):
         # one row short of the pane: a horizontal scrollbar takes a row, and the table must not
         # then look taller than its pane (a vertical scrollbar for nothing)
         height = max(1 + len(self._keys), self.size.height - 1)
-        if self.virtual_size != Size(width, height):
-            self.virtual_size = Size(width, height)
+        size, before = Size(width, height), self.virtual_size
+        if size == before:
+            return
+        if (
+            width == before.width
+            and self.show_vertical_scrollbar
+            and min(height, before.height) > self.container_size.height
+        ):
+            # More rows than the pane holds, before and after: the table keeps its place and
+            # its scrollbars, so the screen is not laid out again (which would repaint every
+            # scrolling pane's scrollbars, half a frame's work); only the vertical scrollbar
+            # learns the new length.
+            self.set_reactive(LocksTable.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = height
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
+            return
+        self.virtual_size = size
 
     def on_resize(self, _event: events.Resize) -> None:
         self._resize()
@@ -200,17 +215,14 @@ class LocksTable(ScrollView, can_focus=True):
             strip = self._row(row) if row < len(self._keys) else self._blank()
         return strip.crop_extend(scroll_x, scroll_x + width, self._style)
 
-    def _cell(self, text: Text, width: int, base: Style) -> list[Segment]:
-        cut = text.copy()
-        cut.truncate(width, overflow="ellipsis", pad=True)
-        console = self.app.console
-        style = base + console.get_style(cut.style) if cut.style else base
+    def _cell(self, cell: Cell, width: int, base: Style) -> list[Segment]:
+        """A cell exactly width cells wide (cut with an ellipsis, padded), between its pads."""
+        plain, style_name = cell
+        style = base + self.app.console.get_style(style_name) if style_name else base
+        if cell_len(plain) > width:
+            plain = set_cell_size(plain, width - 1) + "…" if width > 0 else ""
         pad = Segment(" " * PAD, base)
-        return [
-            pad,
-            *(Segment(s.text, style + s.style if s.style else style) for s in cut.render(console)),
-            pad,
-        ]
+        return [pad, Segment(set_cell_size(plain, width), style), pad]
 
     def _header(self) -> Strip:
         key = ("header", tuple(self._widths), self._style)
@@ -220,7 +232,7 @@ class LocksTable(ScrollView, can_focus=True):
         base = self.get_component_rich_style("locks--header")
         segments: list[Segment] = []
         for col, w in zip(COLUMNS, self._widths, strict=True):
-            segments.extend(self._cell(Text(col), w, base))
+            segments.extend(self._cell((col, ""), w, base))
         strip = Strip(segments)
         self._strips["\0header"] = (key, strip)
         return strip
