@@ -42,6 +42,15 @@ COLOUR = {
 }
 
 
+def minutes(seconds: float | None) -> str:
+    """A duration to the minute: <1m, 7m, 1.5h ('' when unknown). What a screen that is read
+    again only now and then shows beside a lock: it changes once a minute, not at every reading
+    (the seconds belong where a reading's instant is shown with them)."""
+    if seconds is None:
+        return ""
+    return "<1m" if seconds < 60 else age(seconds)
+
+
 def age(seconds: float | None) -> str:
     """A short duration: 42s, 7m, 1.5h ('' when unknown)."""
     if seconds is None:

@@ -158,6 +158,51 @@ async def test_a_cursor_that_follows_a_change_repaints_two_lines_not_the_drawing
 
 
 @async_test
+async def test_a_lock_whose_age_on_show_is_the_same_is_not_drawn_again(
+    quiet_env: None, tmp_path: Path
+) -> None:
+    """A held phase's line shows its lock's age to the minute. A reading changes every lock's
+    age (its view differs), but a line is drawn again only when what it shows differs: not for
+    seconds passing inside the minute, and again when the minute turns."""
+    store = _wide_sprint(tmp_path / "s", layers=2, per_layer=6)
+    sprint = store.find_active(PROJECT)
+    assert sprint is not None
+    clock = store.clock
+    assert isinstance(clock, FakeClock)
+    sprint.claim("p002", agent="outsider")
+    sprint.claim("p004", agent="outsider")
+    app = make_app(store, PROJECT)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await loaded(pilot)
+        graph = app.query_one(PhaseGraph)
+        assert graph.mode == "full" and not graph.list_mode
+        held = {graph._node_row["p002"], graph._node_row["p004"]}
+        assert all("outsider <1m" in _graph_lines(app)[row] for row in held)
+        drawn: list[int] = []
+        render_line = graph.render_line
+
+        def counting(y: int) -> Any:
+            drawn.append(y + graph.scroll_offset.y)
+            return render_line(y)
+
+        graph.render_line = counting  # type: ignore[method-assign]
+
+        async def reading_at(seconds: float) -> None:
+            clock.now = NOW + seconds
+            before = app.reloads
+            app.request_reload(now=True)
+            await loaded(pilot, before + 1)
+            await pilot.pause()
+
+        await reading_at(40)
+        assert {"p002", "p004"} <= set(app.snapshot.changed or ())  # the views did change
+        assert not held & set(drawn), (sorted(drawn), app.snapshot.critical, app.snapshot.changed)
+        await reading_at(75)
+        assert held <= set(drawn), sorted(drawn)
+        assert all("outsider 1m" in _graph_lines(app)[row] for row in held)
+
+
+@async_test
 async def test_the_cursor_follows_the_most_pressing_phase_reading_after_reading(
     quiet_env: None, tmp_path: Path
 ) -> None:

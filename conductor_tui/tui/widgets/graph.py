@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...core.drawing import GraphLayout, layout_graph, least_width
-from ...text import GLYPH, age, safe
+from ...text import GLYPH, minutes, safe
 from ..model import Snapshot
 from ..style import STATUS_STYLE
 
@@ -159,15 +159,27 @@ class PhaseGraph(ScrollView, can_focus=True):
         if whole or view is None:
             self.refresh()
             return
-        # only the lines of the phases whose view changed; with ages on show, the lines of the
-        # locked phases too (their ages move with the clock)
+        # only the lines of the phases whose view changed (with ages on show, the locked phases
+        # too: their ages move with the clock), and of those only the lines that look different
+        # (a lock's age changes its view at every reading, but its line once a minute)
         names = set(snapshot.changed or ())
         if self.mode == "full" or self.list_mode:
             names.update(pv.name for pv in view.phases if pv.lock is not None)
-        self._repaint_rows({row for name in names if (row := self._node_row.get(name)) is not None})
+        strips, key = self._strips, self._key
+        self._repaint_rows(
+            {
+                row
+                for name in names
+                if (row := self._node_row.get(name)) is not None
+                and ((kept := strips.get(row)) is None or kept[0] != key(row))
+            }
+        )
 
     def on_resize(self) -> None:
         self._relayout()
+        # what Textual drew at the new size came before this layout: draw it again, so that
+        # the screen and the kept lines are this layout's
+        self.refresh()
 
     def _relayout(self) -> None:
         """Choose the widest labels that fit, and the drawing (or the list) for them."""
@@ -349,10 +361,12 @@ class PhaseGraph(ScrollView, can_focus=True):
         return tuple(parts)
 
     def _age(self, name: str) -> str:
+        """How long a lock has been held, to the minute: a line of the drawing changes when its
+        lock's age on show does, once a minute, not at each reading."""
         pv = self.snapshot.phase(name) if self.snapshot else None
         if pv is None or pv.lock is None or pv.status == "done":
             return ""
-        return age(pv.lock.age_s)
+        return minutes(pv.lock.age_s)
 
     def _label(self, name: str, width: int) -> list[Segment]:
         """A node's label as styled segments, exactly width cells."""
