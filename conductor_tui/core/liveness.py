@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from functools import lru_cache
 
 from .lean import Lean
 from .limits import UPSTREAM_STALE_S
@@ -86,9 +87,11 @@ def parse_iso(text: str | None) -> float | None:
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+@lru_cache(maxsize=4096)
 def _parse_utc(text: str) -> float | None:
     """Our own stamps, YYYY-MM-DDTHH:MM:SSZ and YYYY-MM-DDTHH:MM:SS.mmmZ, read without datetime;
-    None for anything else (datetime then decides). Same value as datetime's timestamp()."""
+    None for anything else (datetime then decides). Same value as datetime's timestamp().
+    Kept by text: a reader judges the same held locks' stamps at every reading."""
     if len(text) not in (20, 24) or text[-1] != "Z":
         return None
     if text[4] != "-" or text[7] != "-" or text[10] != "T" or text[13] != ":" or text[16] != ":":
