@@ -320,3 +320,23 @@ async def test_the_app_shows_the_critical_path_estimate_and_bars(
     assert "critical: review → ship" in header and ESTIMATE_80 in header, header
     assert bar_of(line_of(text, "build"), "build"), text
     assert bar_of(line_of(text, "review"), "review"), text
+
+
+def test_a_crowded_lane_names_what_needs_a_person_first_in_lane_order() -> None:
+    """A lane with more phases than it names: stale and contested first, then malformed and
+    suspect, then held, then the rest; each group in lane order, and the names kept in it."""
+    import random
+
+    from conductor_tui.core.models import PhaseView
+    from conductor_tui.tui.widgets.lanes import _FIRST, PHASES_SHOWN, _first
+
+    statuses = ["ready", "blocked", "done", "held", "suspect", "stale", "contested", "malformed"]
+    rng = random.Random(11)
+    for size in (PHASES_SHOWN - 1, PHASES_SHOWN, PHASES_SHOWN + 1, 60, 400):
+        phases = [
+            PhaseView(name=f"p{i:03d}", depends_on=[], status=rng.choice(statuses), state="pending")
+            for i in range(size)
+        ]
+        ranked = sorted(range(size), key=lambda i: (_FIRST.get(phases[i].status, 3), i))
+        expected = [phases[i] for i in sorted(ranked[:PHASES_SHOWN])]
+        assert list(_first(phases, PHASES_SHOWN)) == expected

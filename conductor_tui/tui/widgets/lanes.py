@@ -8,6 +8,7 @@ re-read of the store).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import chain, islice
 
 from rich.text import Text
 
@@ -34,9 +35,10 @@ def _first(phases: Sequence[PhaseView], most: int) -> Sequence[PhaseView]:
     """A lane's phases to name: all of them, or the `most` that matter most, in lane order."""
     if len(phases) <= most:
         return phases
-    keep = set(
-        sorted(range(len(phases)), key=lambda i: (_FIRST.get(phases[i].status, 3), i))[:most]
-    )
+    by_rank: list[list[int]] = [[], [], [], []]  # in lane order within each rank: no sort
+    for i, pv in enumerate(phases):
+        by_rank[_FIRST.get(pv.status, 3)].append(i)
+    keep = set(islice(chain.from_iterable(by_rank), most))
     return [pv for i, pv in enumerate(phases) if i in keep]
 
 
