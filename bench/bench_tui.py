@@ -780,6 +780,9 @@ def app_role(argv: Sequence[str], t_main: float) -> int:
     """
     store_root, project, mode = argv[0], argv[1], argv[2]
     idle_s, settle_s = float(argv[3]), float(argv[4])
+    import gc
+
+    gc.disable()  # as conductor-tui's main() starts: the app turns it on after its first paint
     from conductor_tui.core.store import Store
     from conductor_tui.tui.app import ConductorApp
     from conductor_tui.tui.model import Loader

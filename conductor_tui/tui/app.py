@@ -157,6 +157,7 @@ class ConductorApp(App[None]):
     def on_mount(self) -> None:
         if self.initial is not None:
             self.apply(self.initial)  # main() has just read the store: show that at once
+            self.call_after_refresh(self._first_shown)
         else:
             self.request_reload(now=True)
         if self.watch_enabled:
@@ -202,6 +203,8 @@ class ConductorApp(App[None]):
         )
 
     def on_unmount(self) -> None:
+        if self._freeze_gc:  # left before the first reading showed: the collector back on
+            gc.enable()
         if self.bridge is not None:
             self.bridge.stop()
         if self.on_exit_callback is not None:
@@ -266,6 +269,17 @@ class ConductorApp(App[None]):
             snap = Snapshot(view=None, error=f"cannot read the store: {safe(exc, 300)}")
         self.post_message(Loaded(snap, time.thread_time() - started))
 
+    def _first_shown(self) -> None:
+        """A reading is on screen; after the first one, the collector is set for the long run:
+        main() starts with it off, so what start-up left in cycles is collected now (a frozen
+        object never is), the rest is frozen, and the collector is on again."""
+        if not self._freeze_gc:
+            return
+        self._freeze_gc = False
+        gc.collect()
+        gc.freeze()
+        gc.enable()
+
     def on_loaded(self, message: Loaded) -> None:
         self._loading = False
         started = time.thread_time()
@@ -280,9 +294,7 @@ class ConductorApp(App[None]):
             since = started if self._ui_charged is None else self._ui_charged
             self.budget.charge(message.cpu_s + ui - since)
             self._ui_charged = ui
-            if self._freeze_gc:
-                self._freeze_gc = False
-                gc.freeze()
+            self._first_shown()
             if self._dirty and not self._loading and (self._paced is None or self._urgent):
                 self.request_reload(self._pending, now=self._urgent)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import gc
 import time
+import weakref
 from typing import Any
 
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 
+from conductor_tui.tui.model import Loader
 from conductor_tui.tui.pacing import QUIET_S, CpuBudget
 from conductor_tui.tui.widgets.events import EventLog
 from conductor_tui.tui.widgets.keys import KeyHints
@@ -181,8 +183,9 @@ async def test_once_the_changes_stop_a_waiting_reload_does_not_wait_for_credit(
 
 @async_test
 async def test_the_start_up_heap_is_frozen_once_the_first_reading_is_shown(built: Any) -> None:
-    """conductor-tui freezes what it allocated to start (gc.freeze) once its first reading is
-    on screen, so a full collection later walks only what the app made since; an app that is
+    """conductor-tui starts with the collector off and, once its first reading is on screen,
+    collects once, freezes what it allocated to start (gc.freeze), so that a full collection
+    later walks only what the app made since, and turns the collector on again; an app that is
     not asked to (a test's) leaves its process's collector alone."""
     b: Built = built("fresh")
     gc.unfreeze()
@@ -191,9 +194,21 @@ async def test_the_start_up_heap_is_frozen_once_the_first_reading_is_shown(built
         async with plain.run_test(size=(120, 40)) as pilot:
             await loaded(pilot)
             assert gc.get_freeze_count() == 0
-        program = b.app(freeze_gc=True)
+        # as main() starts it: the collector off until the first reading is on screen, and
+        # what start-up left in cycles collected then, not frozen for good
+        gc.disable()
+        left = Cycle()
+        left.me = left
+        ref = weakref.ref(left)
+        del left
+        # and as main() makes it: the store read once before, that reading shown at mount
+        first = Loader(b.store, b.sprint.record.project).load()
+        program = b.app(freeze_gc=True, initial=first)
         async with program.run_test(size=(120, 40)) as pilot:
-            await loaded(pilot)
+            await settle(pilot)
+            assert program.reloads == 1  # the first reading alone: no reload came since
+            assert gc.isenabled()
+            assert ref() is None, "start-up's garbage was frozen with the heap"
             frozen = gc.get_freeze_count()
             assert frozen > 10_000, frozen  # Textual and the app at the least
             program.request_reload(now=True)
@@ -201,7 +216,14 @@ async def test_the_start_up_heap_is_frozen_once_the_first_reading_is_shown(built
             # frozen once, not at every reading (frozen objects freed since only lower the count)
             assert gc.get_freeze_count() <= frozen
     finally:
+        gc.enable()
         gc.unfreeze()
+
+
+class Cycle:
+    """An object that refers to itself: only the cyclic collector frees it."""
+
+    me: object = None
 
 
 # ---------------------------------------------------------------------- quiet widgets
