@@ -276,7 +276,8 @@ class ConductorApp(App[None]):
         if not self._freeze_gc:
             return
         self._freeze_gc = False
-        gc.collect()
+        if not gc.isenabled():  # with it on all along, start-up's cycles were collected already
+            gc.collect()
         gc.freeze()
         gc.enable()
 
