@@ -269,6 +269,41 @@ async def test_a_line_too_long_is_cut_with_an_ellipsis_not_wrapped() -> None:
         assert rows[1].startswith("next")
 
 
+@async_test
+async def test_a_line_drawn_once_is_not_rendered_again_styled_or_not() -> None:
+    """A line's strip is kept with the line: drawing the same lines again, or the same lines a
+    row lower (a log whose newest line comes first), renders none of them again; a line with
+    its own style too (the log's lines are dimmed times, say)."""
+    app = Lines()
+    async with app.run_test(size=(40, 10)) as pilot:
+        w = app.query_one(QuietLines)
+        lines = [Text("plain"), Text("styled", style="dim"), Text("bold", style="bold red")]
+        w.show_lines(lines)
+        await pilot.pause()
+        rendered: list[str] = []
+        render = Text.render
+
+        def counting(self: Text, *args: Any, **kw: Any) -> Any:
+            rendered.append(self.plain)
+            return render(self, *args, **kw)
+
+        Text.render = counting  # type: ignore[method-assign]
+        try:
+            w.refresh()  # every row drawn again from what was kept
+            await pilot.pause()
+            w.show_lines([Text("new", style="dim"), *lines])  # a new line on top
+            await pilot.pause()
+        finally:
+            Text.render = render  # type: ignore[method-assign]
+        assert rendered == ["new"], rendered
+        assert [r.rstrip() for r in screen_text(app).splitlines()[:4]] == [
+            "new",
+            "plain",
+            "styled",
+            "bold",
+        ]
+
+
 class Log(App[None]):
     CSS = "QuietScroll { height: 5; }"
 

@@ -191,10 +191,13 @@ def _strip(
     shown = line.copy()
     shown.truncate(width, overflow="ellipsis")
     console = widget.app.console
+    style = base
     if shown.style:  # Text.render leaves the base style out: under the spans, over ours
-        base = base + console.get_style(shown.style)
-    strip = Strip(list(shown.render(console))).apply_style(base)
-    strip = strip.crop_extend(0, width, base)
+        style = base + console.get_style(shown.style)
+    strip = Strip(list(shown.render(console))).apply_style(style)
+    strip = strip.crop_extend(0, width, style)
+    # kept under the widget's style it was drawn for (which the next pass compares), not the
+    # line's own on top of it: a styled line kept under that would never be found again
     strips[id(line)] = (line, width, base, strip)
     return strip
 
