@@ -116,8 +116,8 @@ HEALTH_S = 1.0  # how often an idle bridge checks that its inotify reader still 
 # reading. A claim of a phase never claimed before makes its lock.d and history folders, then
 # stages its records durably (four fsyncs), then renames; its audit line follows a directory fsync
 # later. 3 ms was tried: a change showed 5 ms sooner, but a claim then often came in two
-# deliveries, the first before its rename (1,000 phases: 10 claims in 60 needed a second reload,
-# p99 134 ms against 70-84 ms with 8 ms, and twice the reloads under a stream).
+# deliveries, the first before its rename (two runs of 60 first claims at 1,000 phases: 2 and 10
+# needed a second reload, p99 70 and 134 ms; with 8 ms, 0 and 1, p99 84 and 69 ms).
 SETTLE_S = 0.008
 
 
