@@ -93,6 +93,16 @@ async def test_a_row_whose_cells_change_while_another_row_comes_shows_the_new_ce
         assert "cursor-31f0b6d2" in row_of(app, "security")
 
 
+async def columns_settled(b: Built, table: LocksTable, pilot: Any) -> None:
+    """A first lock on security may widen a column, once: take it and let it go, so that what
+    the test does next changes no column's width."""
+    owner = b.sprint.claim("security", agent="cursor-9", holder_pid=4242, holder_start=777)
+    table.show(reading(b))
+    b.sprint.abort("security", agent="cursor-9", token=owner.token)
+    table.show(reading(b))
+    await pilot.pause()
+
+
 @async_test
 async def test_a_lock_that_comes_and_goes_inside_the_pane_lays_nothing_out(built: Any) -> None:
     """Columns only widen, and the virtual height is the pane's: a claim and an abort of a
@@ -101,11 +111,7 @@ async def test_a_lock_that_comes_and_goes_inside_the_pane_lays_nothing_out(built
     app = Table()
     async with app.run_test(size=(200, 12)) as pilot:
         table = app.query_one(LocksTable)
-        owner = b.sprint.claim("security", agent="cursor-9", holder_pid=4242, holder_start=777)
-        table.show(reading(b))  # a first lock on security may widen a column, once
-        b.sprint.abort("security", agent="cursor-9", token=owner.token)
-        table.show(reading(b))
-        await pilot.pause()
+        await columns_settled(b, table, pilot)
         size = table.virtual_size
         owner = b.sprint.claim(
             "security", agent="cursor-31f0b6d2", holder_pid=4242, holder_start=777
@@ -137,11 +143,7 @@ async def test_a_row_more_or_less_in_a_full_pane_tells_the_scrollbar_and_lays_no
     app = Table()
     async with app.run_test(size=(200, 2)) as pilot:  # the header and one row
         table = app.query_one(LocksTable)
-        owner = b.sprint.claim("security", agent="cursor-9", holder_pid=4242, holder_start=777)
-        table.show(reading(b))  # a first lock on security may widen a column, once
-        b.sprint.abort("security", agent="cursor-9", token=owner.token)
-        table.show(reading(b))
-        await pilot.pause()
+        await columns_settled(b, table, pilot)
         assert table.show_vertical_scrollbar and table.virtual_size.height == 3
         layouts: list[object] = []
         app.screen.screen_layout_refresh_signal.subscribe(table, layouts.append)
