@@ -316,37 +316,43 @@ def numbered(n: int) -> list[Text]:
 
 
 @async_test
-async def test_a_growing_log_scrolls_itself_and_sets_its_height_once_a_step() -> None:
+async def test_a_growing_log_scrolls_itself_and_lays_nothing_out_past_its_pane() -> None:
     """A log in a pane of fixed height: while its lines fit there is no scrollbar; past that its
-    scrollable height goes up a STEP at a time (setting it lays the whole screen out again), so
-    most new lines only repaint the rows in view."""
+    scrollable height is its number of lines, and a line more only tells the scrollbar (setting
+    the height would lay the whole screen out again): the screen is laid out once, when the
+    scrollbar comes, and the last line can always be scrolled to, with nothing blank past it."""
     app = Log()
     async with app.run_test(size=(30, 8)) as pilot:
         w = app.query_one(QuietScroll)
         w.show_lines(numbered(3))
         await pilot.pause()
         assert w.virtual_size.height == 5 and not w.show_vertical_scrollbar
-        heights = set()
-        for n in range(6, QuietScroll.STEP + 1):
-            w.show_lines(numbered(n))
-            heights.add(w.virtual_size.height)
-        assert heights == {QuietScroll.STEP}
-        w.show_lines(numbered(QuietScroll.STEP + 1))
-        assert w.virtual_size.height == 2 * QuietScroll.STEP
+        w.show_lines(numbered(6))  # past the pane: the scrollbar comes, with a layout
         await pilot.pause()
-        assert w.show_vertical_scrollbar
+        assert w.show_vertical_scrollbar and w.virtual_size.height == 6
+        layouts: list[object] = []
+        app.screen.screen_layout_refresh_signal.subscribe(w, layouts.append)
+        for n in range(7, 81):
+            w.show_lines(numbered(n))
+            assert w.virtual_size.height == n
+            assert w.vertical_scrollbar.window_virtual_size == n
+        await pilot.pause()
         assert screen_text(app).splitlines()[0].startswith("event 0")
         w.scroll_to(y=10, animate=False)
         await pilot.pause()
         rows = screen_text(app).splitlines()
         assert rows[0].startswith("event 10") and rows[4].startswith("event 14")
         # a line that changes in view is drawn anew; one out of view changes nothing on screen
-        lines = numbered(QuietScroll.STEP + 1)
+        lines = numbered(80)
         lines[12] = Text("changed")
         lines[40] = Text("far below")
         w.show_lines(lines)
         await pilot.pause()
         assert screen_text(app).splitlines()[2].startswith("changed")
+        w.scroll_end(animate=False)  # the last line at the bottom of the pane, none blank
+        await pilot.pause()
+        assert screen_text(app).splitlines()[4].startswith("event 79")
+        assert layouts == []
 
 
 # ---------------------------------------------------------------------- key hints

@@ -27,6 +27,7 @@ from textual.strip import Strip
 from ...text import GLYPH, age, safe
 from ..model import Snapshot
 from ..style import STATUS_STYLE
+from .quiet import set_scroll_size
 
 # the evidence right after who and how long: it is what explains a verdict
 COLUMNS = ("Phase", "Verdict", "Agent", "Held", "Evidence", "Epoch", "Beat", "PID", "Alive")
@@ -175,23 +176,7 @@ class LocksTable(ScrollView, can_focus=True):
         # one row short of the pane: a horizontal scrollbar takes a row, and the table must not
         # then look taller than its pane (a vertical scrollbar for nothing)
         height = max(1 + len(self._keys), self.size.height - 1)
-        size, before = Size(width, height), self.virtual_size
-        if size == before:
-            return
-        if (
-            width == before.width
-            and self.show_vertical_scrollbar
-            and min(height, before.height) > self.container_size.height
-        ):
-            # More rows than the pane holds, before and after: the table keeps its place and
-            # its scrollbars, so the screen is not laid out again (which would repaint every
-            # scrolling pane's scrollbars, half a frame's work); only the vertical scrollbar
-            # learns the new length.
-            self.set_reactive(LocksTable.virtual_size, size)
-            self.vertical_scrollbar.window_virtual_size = height
-            self.scroll_y = self.validate_scroll_y(self.scroll_y)
-            return
-        self.virtual_size = size
+        set_scroll_size(self, Size(width, height))  # rows past the pane's: no layout
 
     def on_resize(self, _event: events.Resize) -> None:
         self._resize()

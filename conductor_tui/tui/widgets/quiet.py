@@ -6,7 +6,7 @@ most updates bring the same text: `QuietStatic` drops those. `QuietLines` goes f
 lists: one line of text per row through the line API, so only the rows that changed are drawn
 again, and only the rows in view are drawn at all. `QuietScroll` is QuietLines that scrolls
 itself, for a list that keeps growing in a pane of fixed height (the log): a longer list does not
-lay the screen out again each time.
+lay the screen out again (`set_scroll_size`, which the locks table uses too).
 """
 
 from __future__ import annotations
@@ -127,16 +127,13 @@ class QuietLines(_Lines):
 
 
 class QuietScroll(_Lines, ScrollView):
-    """QuietLines in a pane of its own height that scrolls itself. Past the pane's height its
-    scrollable height grows in steps of STEP lines: setting it lays the screen out again, so a
-    list that grows by a line at a time does so once every STEP lines, not at every line (the
-    rows scrolled to past the last line are blank)."""
+    """QuietLines in a pane of its own height that scrolls itself. Its scrollable height is its
+    number of lines (the pane's height while they fit), set through `set_scroll_size`: a list
+    that grows by a line at a time past the pane's height lays nothing out again."""
 
     DEFAULT_CSS = """
     QuietScroll { height: 1fr; overflow-x: hidden; overflow-y: auto; }
     """
-
-    STEP = 64
 
     def show_lines(self, lines: list[Text]) -> None:
         """Show these lines (each one line of text); repaint the rows in view that differ."""
@@ -155,12 +152,7 @@ class QuietScroll(_Lines, ScrollView):
         self._repaint(changed, top)
 
     def _resize(self) -> None:
-        rows, count = self.size.height, len(self._lines)
-        # no scrollbar while every line fits; past that, the next multiple of STEP
-        height = rows if count <= rows else -(-count // self.STEP) * self.STEP
-        size = Size(self.size.width, height)
-        if self.virtual_size != size:
-            self.virtual_size = size
+        set_scroll_size(self, Size(self.size.width, max(self.size.height, len(self._lines))))
 
     def on_resize(self) -> None:
         self._resize()
@@ -170,6 +162,26 @@ class QuietScroll(_Lines, ScrollView):
         return _strip(
             self, self._style, self._lines, self._strips, y + top, self.content_size.width
         )
+
+
+def set_scroll_size(view: ScrollView, size: Size) -> None:
+    """Set a scroll view's scrollable size. Setting it lays the whole screen out again, which
+    repaints every scrolling pane's scrollbars (half the work of a frame); when only the height
+    changes and it is past the pane's both before and after, the view keeps its place and its
+    scrollbars, and only the vertical scrollbar is told the new length."""
+    before = view.virtual_size
+    if size == before:
+        return
+    if (
+        size.width == before.width
+        and view.show_vertical_scrollbar
+        and min(size.height, before.height) > view.container_size.height
+    ):
+        view.set_reactive(Widget.virtual_size, size)
+        view.vertical_scrollbar.window_virtual_size = size.height
+        view.scroll_y = view.validate_scroll_y(view.scroll_y)
+        return
+    view.virtual_size = size
 
 
 def _strip(
