@@ -13,7 +13,7 @@ from textual.app import App, ComposeResult
 from conductor_tui.tui.model import Loader, Snapshot
 from conductor_tui.tui.widgets.locks import LocksTable
 
-from .conftest import Built, screen_text
+from .conftest import Built, screen_text, settle
 from .test_timing_widgets import async_test
 
 
@@ -145,11 +145,14 @@ async def test_a_row_more_or_less_in_a_full_pane_tells_the_scrollbar_and_lays_no
         table = app.query_one(LocksTable)
         await columns_settled(b, table, pilot)
         assert table.show_vertical_scrollbar and table.virtual_size.height == 3
+        await settle(pilot)
         layouts: list[object] = []
-        app.screen.screen_layout_refresh_signal.subscribe(table, layouts.append)
+        signal = app.screen.screen_layout_refresh_signal
+        signal.subscribe(table, layouts.append)
         b.sprint.claim("security", agent="cursor-9", holder_pid=4242, holder_start=777)
         table.show(reading(b))
-        await pilot.pause()
+        await settle(pilot)
+        assert layouts == []
         assert table.phases == ["review", "security", "qa"]
         assert table.virtual_size.height == 4
         assert table.vertical_scrollbar.window_virtual_size == 4
@@ -157,13 +160,16 @@ async def test_a_row_more_or_less_in_a_full_pane_tells_the_scrollbar_and_lays_no
         await pilot.press("end")  # the last row scrolls into view under the header
         assert table.cursor_phase == "qa" and table.scroll_offset.y == 2
         assert "opencode-9c44d1e8" in row_of(app, "qa")
+        await settle(pilot)  # the scroll's own reflow of the view done
+        layouts.clear()
         b.sprint.abort("security", agent="cursor-9", force=True)
         table.show(reading(b))
-        await pilot.pause()
+        await settle(pilot)
+        assert layouts == []
+        signal.unsubscribe(table)
         assert table.virtual_size.height == 3 and table.scroll_offset.y == 1
         assert table.vertical_scrollbar.window_virtual_size == 3
         assert "opencode-9c44d1e8" in row_of(app, "qa")
-        assert layouts == []
 
 
 @async_test
