@@ -679,6 +679,35 @@ def test_heartbeat_fenced_after_reclaim(sprint: Sprint, store: Store, clock: Fak
     assert meta["token"] == new.token and meta["agent"] == "rescuer"
 
 
+def test_a_heartbeat_that_loses_to_an_ending_leaves_no_orphan_lock_d(
+    sprint: Sprint, store: Store, clock: FakeClock
+) -> None:
+    """A heartbeat puts the lock.d sentinel back after extending the lease. When the claim is
+    ended (here: aborted by its holder from another process's store) right after the lease was
+    extended, the ending removes lock.d, and the sentinel the heartbeat would put back is an
+    orphan that keeps upstream's sprint.sh out of a phase nobody holds: it must not stay."""
+    far = remote(store, clock, sprint)
+    owner = far.claim("think", agent="a", holder_pid=os.getpid())
+    ended: list[str] = []
+
+    def crash(point: str) -> None:
+        if point == "heartbeat.mirror" and not ended:
+            ended.append(point)
+            sprint.abort("think", agent="a", token=owner.token)  # a real ending, on disk
+
+    far.store.crash = crash
+    far.heartbeat("think", agent="a", token=owner.token)  # its lease was extended: no error
+    assert ended
+    phase = pdir(sprint, "think")
+    assert not os.path.lexists(os.path.join(phase, "lock"))
+    assert not os.path.lexists(os.path.join(phase, "lock.d")), "an orphan lock.d"
+    # and a heartbeat of a claim that stands keeps (or puts back) its sentinel
+    again = sprint.claim("think", agent="a", holder_pid=os.getpid())
+    os.rmdir(os.path.join(phase, "lock.d"))
+    sprint.heartbeat("think", agent="a", token=again.token)
+    assert os.path.isdir(os.path.join(phase, "lock.d"))
+
+
 # ---------------------------------------------------------------------- complete
 
 

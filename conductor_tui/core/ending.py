@@ -223,9 +223,10 @@ def release_lock_dir(sprint: Sprint, paths: PhasePaths, token: str | None) -> No
 _RACES = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENOTEMPTY, errno.EEXIST})
 
 
-def ensure_sentinel(paths: PhasePaths) -> None:
-    """The empty lock.d that makes upstream's `mkdir lock.d` fail while we hold the phase."""
-    fs.ensure_dir(paths.sentinel)
+def ensure_sentinel(paths: PhasePaths) -> bool:
+    """The empty lock.d that makes upstream's `mkdir lock.d` fail while we hold the phase; True
+    when this call made it."""
+    return fs.ensure_dir(paths.sentinel)
 
 
 def write_end(dest: str, how: str, by: str, now: float, reason: str) -> None:

@@ -670,7 +670,14 @@ class Sprint:
                 f"the meta.json mirror of {phase!r} was not updated ({exc.strerror}); "
                 "upstream readers see the old lease"
             )
-        self.tidy(f"the lock.d sentinel of {phase!r}", ensure_sentinel, paths)
+        self.store.crash("heartbeat.mirror")
+        made: list[bool] = []
+        self.tidy(f"the lock.d sentinel of {phase!r}", lambda: made.append(ensure_sentinel(paths)))
+        if made and made[0] and not os.path.lexists(paths.lock):
+            # the claim ended after its lease was extended (an ending removes lock.d): the
+            # sentinel put back for it would be an orphan that keeps upstream out of the phase
+            with contextlib.suppress(OSError):
+                os.rmdir(paths.sentinel)
         self.store.log(
             "heartbeat", phase, agent, sprint=self.sprint_id, token=ls.token, epoch=owner.epoch
         )
