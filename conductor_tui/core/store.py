@@ -398,15 +398,17 @@ class Sprint:
         """Something the caller must hear about although the operation itself succeeded."""
         self.store.warnings.append(message)
 
-    def tidy(self, what: str, action: Callable[..., object], *args: Any, **kwargs: Any) -> None:
-        """A step after a commit whose failure undoes nothing: say so, and leave it to doctor."""
+    def tidy(self, what: str, action: Callable[..., object], *args: Any, **kwargs: Any) -> object:
+        """A step after a commit whose failure undoes nothing: say so, and leave it to doctor.
+        Returns what the step returned (None when it failed)."""
         try:
-            action(*args, **kwargs)
+            return action(*args, **kwargs)
         except OSError as exc:
             self.warn(
                 f"{what} was not written ({exc.strerror or exc}); "
                 "`conductor doctor --fix` repairs it"
             )
+            return None
 
     # ------------------------------------------------------------------ claiming
 
@@ -671,9 +673,8 @@ class Sprint:
                 "upstream readers see the old lease"
             )
         self.store.crash("heartbeat.mirror")
-        made: list[bool] = []
-        self.tidy(f"the lock.d sentinel of {phase!r}", lambda: made.append(ensure_sentinel(paths)))
-        if made and made[0] and not os.path.lexists(paths.lock):
+        made = self.tidy(f"the lock.d sentinel of {phase!r}", ensure_sentinel, paths)
+        if made is True and not os.path.lexists(paths.lock):
             # the claim ended after its lease was extended (an ending removes lock.d): the
             # sentinel put back for it would be an orphan that keeps upstream out of the phase
             with contextlib.suppress(OSError):
