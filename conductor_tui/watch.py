@@ -393,13 +393,21 @@ class TreeObserver:
             if wd is not None and remove:
                 self._ino.remove(wd)
 
-    def _root_gone_locked(self, folder: str) -> None:
+    def _root_gone_locked(
+        self, folder: str
+    ) -> list[tuple[FileSystemEventHandler, FileSystemEvent]]:
         """A folder went: if a watch has it as its root, that watch stops (the bridge schedules
-        the path again when it reappears)."""
+        the path again when it reappears) and its handler is told, as the root's deletion. The
+        telling matters: the bridge may have looked at the disk between the folder's removal and
+        this event (finding the watch still alive), and without a further event it would not
+        look again until its periodic rescan."""
+        told: list[tuple[FileSystemEventHandler, FileSystemEvent]] = []
         for emitter in self._emitters.values():
             if emitter.watch.path == folder and not emitter.stopped_event.is_set():
                 emitter.stopped_event.set()
                 self.generation += 1
+                told.append((emitter.handler, DirDeletedEvent(folder)))
+        return told
 
     def _recursive_root_locked(self, folder: str) -> bool:
         return any(e.watch.is_recursive and e.watch.covers(folder) for e in self._emitters.values())
@@ -436,6 +444,7 @@ class TreeObserver:
         """The watchdog events these inotify events make, each with the handler it goes to;
         folder watches are added and dropped on the way."""
         out: list[tuple[str, FileSystemEvent]] = []
+        gone: list[tuple[FileSystemEventHandler, FileSystemEvent]] = []
         with self._lock:
             for ev in raw:
                 if ev.mask & ino.IN_Q_OVERFLOW:
@@ -445,7 +454,7 @@ class TreeObserver:
                 if folder is None:
                     continue  # a watch dropped a moment ago
                 if ev.mask & ino.IN_IGNORED:  # the kernel dropped this watch (folder gone)
-                    self._root_gone_locked(folder)
+                    gone.extend(self._root_gone_locked(folder))
                     if self._folders.get(folder) == ev.wd:
                         self._drop_locked(folder)
                     else:
@@ -453,7 +462,7 @@ class TreeObserver:
                     continue
                 if not ev.name:  # the watched folder itself was deleted or moved
                     if ev.mask & (ino.IN_DELETE_SELF | ino.IN_MOVE_SELF):
-                        self._root_gone_locked(folder)
+                        gone.extend(self._root_gone_locked(folder))
                         self._forget_locked(folder, remove=bool(ev.mask & ino.IN_MOVE_SELF))
                     continue
                 if is_staging(ev.name):
@@ -473,7 +482,7 @@ class TreeObserver:
                 for e in self._emitters.values()
                 if not e.stopped_event.is_set() and e.watch.covers(folder)
             ]
-        return routed
+        return routed + gone
 
     def _folder_event_locked(self, path: str, mask: int) -> FileSystemEvent | None:
         if mask & (ino.IN_CREATE | ino.IN_MOVED_TO):

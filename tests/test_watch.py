@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from conductor_tui import inotify
@@ -592,6 +593,39 @@ def test_a_dead_tree_reader_is_replaced(layout, own_bridges) -> None:
     assert not old.reader_alive()
     expect_new_writes_seen(rec, sprint / "think")
     assert _tree(bridge) is not old and _tree(bridge).reader_alive()
+
+
+class _Told(FileSystemEventHandler):
+    """A handler that keeps what the tree observer hands it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rec = Recorder()
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        self.rec(frozenset({f"{event.event_type} {os.fsdecode(event.src_path)}"}))
+
+
+@needs_inotify
+def test_a_watch_root_that_goes_is_told_to_its_handler(layout) -> None:
+    """The tree observer stops a watch whose root folder is deleted, and says so to the watch's
+    handler as the root's own deletion. Without that word the bridge, having looked at the disk
+    between the folder's removal and this event (and found the watch still alive), heard nothing
+    more and stayed deaf to the folder made again in its place until the periodic rescan (one CI
+    run in two saw test_sprint_folder_replaced_is_watched_again time out)."""
+    _store, sprint = layout
+    tree = TreeObserver()
+    told = _Told()
+    tree.start()
+    try:
+        tree.schedule(told, str(sprint), recursive=True)
+        run_py(f"import shutil; shutil.rmtree({str(sprint)!r})")
+        told.rec.wait_for_path(f"deleted {sprint}")
+        assert not [e for e in tree.emitters if e.watch.path == str(sprint) and e.is_alive()]
+        assert f"deleted {sprint / 'think'}" in told.rec.seen()  # what was under it, as before
+    finally:
+        tree.stop()
+        tree.join(WAIT_S)
 
 
 class _LimitedTree(TreeObserver):
