@@ -25,9 +25,12 @@ from collections.abc import Callable
 SHARE = 0.06  # of a core, sustained, for re-reading and redrawing
 BURST_S = 1.0  # CPU seconds of credit: a quiet app answers a burst of changes at once
 MAX_WAIT_S = 1.0  # never later than this: the debt is capped, whatever the process spent
-# no change for this long: the stream has stopped, and a reload waiting for credit runs now
-# (a steady stream of ten changes a second leaves gaps of about 0.1 s, which keep it paced)
-QUIET_S = 0.15
+# no change for this long: the stream has stopped, and a reload waiting for credit runs now.
+# Twice the gap of the steady stream the budget is for (ten claims and ten aborts a second:
+# a change every 50-60 ms), which it keeps paced; measured at 1,000 phases on a pty, 0.10 and
+# 0.15 cost the same under that stream (7.9 and 8.2 % of a core), and a claim that waits in a
+# slower stream shows in about 130 ms instead of 180 (bench/bench_tui.py, 200 claims).
+QUIET_S = 0.10
 
 
 class CpuBudget:
