@@ -8,7 +8,10 @@ The app runs as a terminal (tmux) runs it: `conductor-tui --store S --project P`
 read it. The sprint is the default one (7) or p0000.. in layers of 50. Measured from /proc:
 
 - idle: no other process writes; the app's CPU (utime + stime of every thread) over --idle-s
-  after it has drawn and settled.
+  after it has drawn and settled. Idle work comes in steps (the watcher's rescan and the
+  loader's sweep every 15 s), so the window is 60 s by default: a 20 s window holds one or two
+  of them depending on where it falls, and at 1,000 phases read 0.18-0.55 % where 60 s windows
+  read 0.18-0.20 %.
 - busy: another process claims a layer-0 phase and aborts it again about ten times a second
   (terminal_exit.py's writer), the usage a user pane sees next to a busy team. CPU over --seconds,
   and resident memory (VmRSS) sampled every --every seconds: first, last, peak, and last/first.
@@ -190,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         help="sprint sizes (0: the default 7-phase sprint)",
     )
     ap.add_argument("--seconds", type=float, default=60.0, help="busy window")
-    ap.add_argument("--idle-s", type=float, default=20.0, help="idle window")
+    ap.add_argument(
+        "--idle-s",
+        type=float,
+        default=60.0,
+        help="idle window (a multiple of the watcher's 15 s rescan: the rate, not the phase)",
+    )
     ap.add_argument("--settle-s", type=float, default=5.0, help="untimed warm-up of each window")
     ap.add_argument("--every", type=float, default=10.0, help="memory sample period, s")
     ap.add_argument("--trace", action="store_true", help="tracemalloc: what grows")
