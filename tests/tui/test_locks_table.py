@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 
 from conductor_tui.tui.model import Loader, Snapshot
 from conductor_tui.tui.widgets.locks import LocksTable
@@ -130,6 +131,44 @@ async def test_a_lock_that_comes_and_goes_inside_the_pane_lays_nothing_out(built
         table.show(reading(b))
         await pilot.pause()
         assert screen_text(app).splitlines()[1].strip() == "nobody holds a lock"
+
+
+@async_test
+async def test_a_lock_that_comes_or_goes_draws_the_rows_that_moved_and_no_others(
+    built: Any,
+) -> None:
+    """A row that comes or goes moves the rows under it: those lines are drawn again, and only
+    those (a claim next to an otherwise unchanged table does not draw the table's other rows
+    and blank lines), and no line is left showing a row that moved (each phase on one row)."""
+    b: Built = built("mid")  # review and qa held; security comes between them
+    app = Table()
+    async with app.run_test(size=(200, 12)) as pilot:
+        table = app.query_one(LocksTable)
+        await columns_settled(b, table, pilot)
+        drawn: list[int] = []
+        draw = table.render_line
+
+        def spy(y: int) -> Strip:
+            drawn.append(y)
+            return draw(y)
+
+        table.render_line = spy  # type: ignore[method-assign]
+        owner = b.sprint.claim(
+            "security", agent="cursor-31f0b6d2", holder_pid=4242, holder_start=777
+        )
+        table.show(reading(b))
+        await pilot.pause()
+        assert table.phases == ["review", "security", "qa"]
+        assert sorted(set(drawn)) == [2, 3]  # security's new row, and qa's one row down
+        assert "cursor-31f0b6d2" in row_of(app, "security") and row_of(app, "qa")
+
+        drawn.clear()
+        b.sprint.abort("security", agent="cursor-31f0b6d2", token=owner.token)
+        table.show(reading(b))
+        await pilot.pause()
+        assert sorted(set(drawn)) == [2, 3]  # qa one row up, and the row it left blanked
+        assert "security" not in screen_text(app) and row_of(app, "qa")
+        assert screen_text(app).splitlines()[3].strip() == ""
 
 
 @async_test

@@ -66,6 +66,7 @@ class LocksTable(ScrollView, can_focus=True):
     """
 
     cursor: reactive[int] = reactive(0, repaint=False)
+    MANY = 8  # more lines to draw again than this: the table is repainted as one region
 
     class Highlighted(Message):
         """The user moved the cursor to a phase's row."""
@@ -138,10 +139,10 @@ class LocksTable(ScrollView, can_focus=True):
         filtered = bool(needle)
         if rows == self._rows and list(rows) == self._keys and filtered == self._filtered:
             return
+        said = filtered != self._filtered and not rows  # the empty table's line says another thing
         self._filtered = filtered
-        before = self.cursor_phase
+        before, old_keys, old_cursor = self.cursor_phase, self._keys, self.cursor
         changed = [k for k, cells in rows.items() if self._rows.get(k) != cells]
-        moved = list(rows) != self._keys
         self._rows = rows
         self._keys = list(rows)
         self.updates += 1
@@ -163,11 +164,27 @@ class LocksTable(ScrollView, can_focus=True):
         self._resize()
         if resized:
             self._strips.clear()
-        if resized or moved or len(changed) > 8:
             self.refresh()
             return
-        for key in changed:
-            self.refresh_line(1 + self._keys.index(key))
+        # the lines to draw again (the header is line 0): the rows whose cells changed; where a
+        # row came or went, every row from the first that differs down to the end of the longer
+        # list (they moved); and the cursor's old and new rows when its row is another
+        lines = {1 + self._keys.index(k) for k in changed[: self.MANY + 1]}
+        if self._keys != old_keys:
+            first = next(
+                (i for i, (a, b) in enumerate(zip(old_keys, self._keys, strict=False)) if a != b),
+                min(len(old_keys), len(self._keys)),
+            )
+            lines.update(range(1 + first, 1 + max(len(old_keys), len(self._keys))))
+        if self.cursor != old_cursor:
+            lines.update((1 + old_cursor, 1 + self.cursor))
+        if said:
+            lines.add(1)
+        if len(lines) > self.MANY:
+            self.refresh()  # one region, not many clips
+            return
+        for y in sorted(lines):
+            self.refresh_line(y)
 
     def _resize(self) -> None:
         """The virtual size: every column, and about the pane's height at least (so that rows
