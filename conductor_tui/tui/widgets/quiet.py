@@ -28,8 +28,8 @@ class QuietStatic(Static):
     layout); a different one is shown as Static shows it. A subclass whose height is fixed in
     its CSS to one line (a header, the key hints) sets FIXED_HEIGHT: a change repaints it alone,
     without laying the screen out again (which repaints every widget), and its line is drawn
-    as the line API draws QuietLines' (a tenth of what Static's own rendering of the same
-    line costs, which a header redrawn at every reading pays each time)."""
+    as QuietLines draws a line, not through Static's visual (measured at 120x40: 0.3 ms a
+    change rather than 0.7, which a header redrawn at every reading pays each time)."""
 
     FIXED_HEIGHT = False
 
@@ -54,7 +54,8 @@ class QuietStatic(Static):
             self.update(text)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._style = self.rich_style  # once a pass: Textual walks the ancestors for it
+        if self.FIXED_HEIGHT:
+            self._style = self.rich_style  # once a pass: Textual walks the ancestors for it
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
