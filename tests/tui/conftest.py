@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.strip import Strip
+from textual.widget import Widget
 
 from conductor_tui.core.liveness import ProcInfo, hostname, iso, proc_info
 from conductor_tui.core.store import Sprint, Store
@@ -317,6 +319,20 @@ async def select(pilot: Pilot[Any], phase: str) -> None:
         await pilot.press("j" if order.index(phase) > here else "k")
         await pilot.pause()
     raise AssertionError(f"could not move the cursor to {phase!r} (it is on {app.selected!r})")
+
+
+def drawn_lines(widget: Widget, *, scrolled: bool = False) -> list[int]:
+    """A list that gets every line the widget draws from now on (its render_line's y; plus
+    the widget's vertical scroll when scrolled, for a line of the content, not of the view)."""
+    drawn: list[int] = []
+    render_line = widget.render_line
+
+    def counting(y: int) -> Strip:
+        drawn.append(y + (round(widget.scroll_offset.y) if scrolled else 0))
+        return render_line(y)
+
+    widget.render_line = counting  # type: ignore[method-assign]
+    return drawn
 
 
 def screen_text(app: App[Any]) -> str:

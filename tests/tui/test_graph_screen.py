@@ -19,7 +19,16 @@ from conductor_tui.tui.widgets.graph import PhaseGraph
 from tests.drawing_reader import read_edges
 from tests.test_drawing import random_graph
 
-from .conftest import HOST, PROJECT, FakeClock, fake_probe, loaded, make_app, screen_text
+from .conftest import (
+    HOST,
+    PROJECT,
+    FakeClock,
+    drawn_lines,
+    fake_probe,
+    loaded,
+    make_app,
+    screen_text,
+)
 from .conftest import T0 as NOW
 from .test_app import async_test
 
@@ -137,14 +146,7 @@ async def test_a_cursor_that_follows_a_change_repaints_two_lines_not_the_drawing
         await loaded(pilot)
         graph = app.query_one(PhaseGraph)
         assert graph.selected == "p000"  # the first ready phase
-        drawn: list[int] = []
-        render_line = graph.render_line
-
-        def counting(y: int) -> Any:
-            drawn.append(y)
-            return render_line(y)
-
-        graph.render_line = counting  # type: ignore[method-assign]
+        drawn = drawn_lines(graph)
         sprint.claim("p005", agent="outsider")  # held outranks ready: the cursor goes there
         before = app.reloads
         app.request_reload(now=True)
@@ -178,14 +180,7 @@ async def test_a_lock_whose_age_on_show_is_the_same_is_not_drawn_again(
         assert graph.mode == "full" and not graph.list_mode
         held = {graph._node_row["p002"], graph._node_row["p004"]}
         assert all("outsider <1m" in _graph_lines(app)[row] for row in held)
-        drawn: list[int] = []
-        render_line = graph.render_line
-
-        def counting(y: int) -> Any:
-            drawn.append(y + graph.scroll_offset.y)
-            return render_line(y)
-
-        graph.render_line = counting  # type: ignore[method-assign]
+        drawn = drawn_lines(graph, scrolled=True)
 
         async def reading_at(seconds: float) -> None:
             clock.now = NOW + seconds

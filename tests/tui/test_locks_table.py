@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import App, ComposeResult
-from textual.strip import Strip
 
 from conductor_tui.tui.model import Loader, Snapshot
 from conductor_tui.tui.widgets.locks import LocksTable
 
-from .conftest import Built, screen_text, settle
+from .conftest import Built, drawn_lines, screen_text, settle
 from .test_timing_widgets import async_test
 
 
@@ -145,14 +144,7 @@ async def test_a_lock_that_comes_or_goes_draws_the_rows_that_moved_and_no_others
     async with app.run_test(size=(200, 12)) as pilot:
         table = app.query_one(LocksTable)
         await columns_settled(b, table, pilot)
-        drawn: list[int] = []
-        draw = table.render_line
-
-        def spy(y: int) -> Strip:
-            drawn.append(y)
-            return draw(y)
-
-        table.render_line = spy  # type: ignore[method-assign]
+        drawn = drawn_lines(table)
         owner = b.sprint.claim(
             "security", agent="cursor-31f0b6d2", holder_pid=4242, holder_start=777
         )
